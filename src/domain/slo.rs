@@ -1,0 +1,310 @@
+//! SLO error-budget math: error ratios and burn rates per window, budget remaining, projected time
+//! to exhaustion, and the multi-window multi-burn-rate (MWMBR) state from the SRE workbook.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// The windows burn rates are computed over, shortest first; `Full` is the SLO window itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BurnWindow {
+    M5,
+    M30,
+    H1,
+    H2,
+    H6,
+    D1,
+    D3,
+    Full,
+}
+
+impl BurnWindow {
+    pub const ALL: [BurnWindow; 8] = [Self::M5, Self::M30, Self::H1, Self::H2, Self::H6, Self::D1, Self::D3, Self::Full];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::M5 => "5m",
+            Self::M30 => "30m",
+            Self::H1 => "1h",
+            Self::H2 => "2h",
+            Self::H6 => "6h",
+            Self::D1 => "1d",
+            Self::D3 => "3d",
+            Self::Full => "window",
+        }
+    }
+
+    /// The length of the window; `Full` is the SLO's own window.
+    pub fn length(self, slo_window: Duration) -> Duration {
+        match self {
+            Self::M5 => Duration::minutes(5),
+            Self::M30 => Duration::minutes(30),
+            Self::H1 => Duration::hours(1),
+            Self::H2 => Duration::hours(2),
+            Self::H6 => Duration::hours(6),
+            Self::D1 => Duration::days(1),
+            Self::D3 => Duration::days(3),
+            Self::Full => slo_window,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloSpec {
+    pub name: String,
+    /// Target good fraction, e.g. 0.999.
+    pub objective: f64,
+    pub window: Duration,
+}
+
+/// Bad and total events counted over one window (increase of the counters).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowCounts {
+    pub window: BurnWindow,
+    pub bad: f64,
+    pub total: f64,
+}
+
+/// What an SLO source reports at one evaluation time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloObservation {
+    pub spec: SloSpec,
+    pub at: DateTime<Utc>,
+    /// Counts per window; a window missing here had no series (no data).
+    pub counts: Vec<WindowCounts>,
+    /// Burn rate over 5m windows across the last hours, oldest first, for a sparkline.
+    pub burn_history: Vec<f64>,
+}
+
+/// The error ratio bad/total; `None` without traffic or with unusable numbers.
+pub fn error_ratio(bad: f64, total: f64) -> Option<f64> {
+    if !bad.is_finite() || !total.is_finite() || total <= 0.0 || bad < 0.0 {
+        return None;
+    }
+    Some((bad / total).min(1.0))
+}
+
+/// How many times faster than sustainable the budget burns: ratio ÷ (1 − objective). With an
+/// objective of 1.0 there is no budget: any error burns infinitely fast, none burns at 0.
+pub fn burn_rate(ratio: f64, objective: f64) -> f64 {
+    let budget = 1.0 - objective;
+    if budget <= 0.0 {
+        if ratio > 0.0 { f64::INFINITY } else { 0.0 }
+    } else {
+        ratio / budget
+    }
+}
+
+/// Budget left over the whole window as a fraction (1.0 = untouched, 0 or less = exhausted).
+pub fn budget_remaining(full_window_ratio: f64, objective: f64) -> f64 {
+    1.0 - burn_rate(full_window_ratio, objective)
+}
+
+/// Time until the remaining budget is gone if the current burn rate holds; `None` when the budget
+/// is not being consumed faster than it refills (burn ≤ 0) or is already gone.
+pub fn time_to_exhaustion(remaining: f64, burn: f64, window: Duration) -> Option<Duration> {
+    if remaining <= 0.0 || !burn.is_finite() || burn <= 0.0 {
+        return None;
+    }
+    let seconds = remaining * window.num_seconds() as f64 / burn;
+    Some(Duration::seconds(seconds.round() as i64))
+}
+
+/// The alerting state of an SLO, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SloState {
+    Page,
+    Ticket,
+    Stale,
+    NoData,
+    Ok,
+}
+
+impl SloState {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Page => "PAGE",
+            Self::Ticket => "TICKET",
+            Self::Stale => "STALE",
+            Self::NoData => "NO DATA",
+            Self::Ok => "OK",
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Page => "▲",
+            Self::Ticket => "△",
+            Self::Stale => "✗",
+            Self::NoData => "?",
+            Self::Ok => "✓",
+        }
+    }
+}
+
+/// Burn-rate thresholds of the multi-window, multi-burn-rate policy: (long, short, factor).
+pub const PAGE_RULES: [(BurnWindow, BurnWindow, f64); 2] =
+    [(BurnWindow::H1, BurnWindow::M5, 14.4), (BurnWindow::H6, BurnWindow::M30, 6.0)];
+pub const TICKET_RULES: [(BurnWindow, BurnWindow, f64); 2] =
+    [(BurnWindow::D1, BurnWindow::H2, 3.0), (BurnWindow::D3, BurnWindow::H6, 1.0)];
+
+/// Everything the SLO pane shows for one SLO, derived from an observation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloReport {
+    pub spec: SloSpec,
+    pub at: DateTime<Utc>,
+    /// Burn rate per window, `None` where there was no data or no traffic.
+    pub burn: Vec<(BurnWindow, Option<f64>)>,
+    pub budget_remaining: Option<f64>,
+    pub exhaustion: Option<Duration>,
+    pub state: SloState,
+    pub burn_history: Vec<f64>,
+}
+
+impl SloReport {
+    pub fn burn(&self, window: BurnWindow) -> Option<f64> {
+        self.burn.iter().find(|(w, _)| *w == window).and_then(|(_, b)| *b)
+    }
+
+    pub fn budget_exhausted(&self) -> bool {
+        self.budget_remaining.is_some_and(|r| r <= 0.0)
+    }
+}
+
+/// Computes the report. No data is never healthy: without a full-window ratio the state is NO DATA.
+pub fn evaluate(observation: &SloObservation) -> SloReport {
+    let spec = &observation.spec;
+    let burn: Vec<(BurnWindow, Option<f64>)> = BurnWindow::ALL
+        .iter()
+        .map(|&w| {
+            let rate = observation
+                .counts
+                .iter()
+                .find(|c| c.window == w)
+                .and_then(|c| error_ratio(c.bad, c.total))
+                .map(|ratio| burn_rate(ratio, spec.objective));
+            (w, rate)
+        })
+        .collect();
+    let get = |w: BurnWindow| burn.iter().find(|(x, _)| *x == w).and_then(|(_, b)| *b);
+    let budget = get(BurnWindow::Full).map(|full_burn| 1.0 - full_burn);
+    let exhaustion = budget.and_then(|r| get(BurnWindow::H1).and_then(|b| time_to_exhaustion(r, b, spec.window)));
+    let breached = |rules: &[(BurnWindow, BurnWindow, f64)]| {
+        rules.iter().any(|&(long, short, factor)| {
+            get(long).is_some_and(|b| b >= factor) && get(short).is_some_and(|b| b >= factor)
+        })
+    };
+    let state = if budget.is_none() {
+        SloState::NoData
+    } else if breached(&PAGE_RULES) {
+        SloState::Page
+    } else if breached(&TICKET_RULES) {
+        SloState::Ticket
+    } else {
+        SloState::Ok
+    };
+    SloReport {
+        spec: spec.clone(),
+        at: observation.at,
+        burn,
+        budget_remaining: budget,
+        exhaustion,
+        state,
+        burn_history: observation.burn_history.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn spec(objective: f64) -> SloSpec {
+        SloSpec { name: "availability".into(), objective, window: Duration::days(30) }
+    }
+
+    fn observe(objective: f64, ratios: &[(BurnWindow, f64)]) -> SloObservation {
+        SloObservation {
+            spec: spec(objective),
+            at: Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default(),
+            counts: ratios.iter().map(|&(window, r)| WindowCounts { window, bad: r * 1e6, total: 1e6 }).collect(),
+            burn_history: vec![],
+        }
+    }
+
+    fn all(ratio: f64) -> Vec<(BurnWindow, f64)> {
+        BurnWindow::ALL.iter().map(|&w| (w, ratio)).collect()
+    }
+
+    #[test]
+    fn ratios_and_burn_rates() {
+        assert_eq!(error_ratio(5.0, 100.0), Some(0.05));
+        assert_eq!(error_ratio(0.0, 0.0), None, "zero traffic is no data, not healthy");
+        assert_eq!(error_ratio(f64::NAN, 10.0), None);
+        assert_eq!(error_ratio(1.0, f64::INFINITY), None);
+        assert!((burn_rate(0.0144, 0.999) - 14.4).abs() < 1e-9);
+        assert_eq!(burn_rate(0.001, 1.0), f64::INFINITY);
+        assert_eq!(burn_rate(0.0, 1.0), 0.0);
+    }
+
+    #[test]
+    fn budget_and_exhaustion() {
+        assert!((budget_remaining(0.0005, 0.999) - 0.5).abs() < 1e-9);
+        assert!(budget_remaining(0.002, 0.999) < 0.0);
+        // Half the budget left, burning 10x: 30d * 0.5 / 10 = 36h.
+        assert_eq!(time_to_exhaustion(0.5, 10.0, Duration::days(30)), Some(Duration::hours(36)));
+        assert_eq!(time_to_exhaustion(0.5, 0.0, Duration::days(30)), None);
+        assert_eq!(time_to_exhaustion(0.0, 5.0, Duration::days(30)), None);
+    }
+
+    #[test]
+    fn mwmbr_decision_table() {
+        let cases: Vec<(&str, Vec<(BurnWindow, f64)>, SloState)> = vec![
+            ("healthy", all(0.0001), SloState::Ok),
+            ("fast burn: 1h and 5m above 14.4x", all(0.02), SloState::Page),
+            (
+                "fast burn long window only does not page",
+                vec![(BurnWindow::H1, 0.02), (BurnWindow::M5, 0.001), (BurnWindow::Full, 0.0001)],
+                SloState::Ok,
+            ),
+            (
+                "6h and 30m above 6x pages",
+                vec![(BurnWindow::H6, 0.007), (BurnWindow::M30, 0.007), (BurnWindow::Full, 0.0002)],
+                SloState::Page,
+            ),
+            (
+                "1d and 2h above 3x tickets",
+                vec![(BurnWindow::D1, 0.004), (BurnWindow::H2, 0.004), (BurnWindow::Full, 0.0002)],
+                SloState::Ticket,
+            ),
+            (
+                "3d and 6h above 1x tickets",
+                vec![(BurnWindow::D3, 0.0015), (BurnWindow::H6, 0.0015), (BurnWindow::Full, 0.0002)],
+                SloState::Ticket,
+            ),
+            ("missing series is no data", vec![], SloState::NoData),
+        ];
+        for (name, ratios, expected) in cases {
+            assert_eq!(evaluate(&observe(0.999, &ratios)).state, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn objective_of_one_pages_on_any_error() {
+        let report = evaluate(&observe(1.0, &all(0.00001)));
+        assert_eq!(report.state, SloState::Page);
+        assert!(report.budget_exhausted());
+        let clean = evaluate(&observe(1.0, &all(0.0)));
+        assert_eq!(clean.state, SloState::Ok);
+    }
+
+    #[test]
+    fn report_carries_budget_and_exhaustion() {
+        let mut ratios = all(0.01);
+        ratios.retain(|(w, _)| *w != BurnWindow::Full);
+        ratios.push((BurnWindow::Full, 0.0004));
+        let report = evaluate(&observe(0.999, &ratios));
+        assert!((report.budget_remaining.unwrap_or(0.0) - 0.6).abs() < 1e-9);
+        // 60 % left at 10x: 30d * 0.6 / 10 = 43.2h.
+        assert_eq!(report.exhaustion, Some(Duration::seconds((43.2 * 3600.0) as i64)));
+        assert_eq!(report.burn(BurnWindow::M5).map(|b| b.round()), Some(10.0));
+    }
+}
