@@ -24,7 +24,10 @@ pub enum FetchErrorKind {
 
 impl FetchError {
     pub fn new(kind: FetchErrorKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into() }
+        Self {
+            kind,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -39,16 +42,28 @@ impl std::fmt::Display for FetchError {
             FetchErrorKind::Exited(code) => format!("exited with {code}"),
             FetchErrorKind::Other => "failed".to_string(),
         };
-        if self.detail.is_empty() { write!(f, "{what}") } else { write!(f, "{what}: {}", self.detail) }
+        if self.detail.is_empty() {
+            write!(f, "{what}")
+        } else {
+            write!(f, "{what}: {}", self.detail)
+        }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceHealth {
     Loading,
-    Fresh { at: DateTime<Utc> },
-    Stale { since: DateTime<Utc>, last_ok: Option<DateTime<Utc>>, error: FetchError },
-    Disabled { reason: String },
+    Fresh {
+        at: DateTime<Utc>,
+    },
+    Stale {
+        since: DateTime<Utc>,
+        last_ok: Option<DateTime<Utc>>,
+        error: FetchError,
+    },
+    Disabled {
+        reason: String,
+    },
 }
 
 impl SourceHealth {
@@ -73,7 +88,11 @@ impl SourceHealth {
             Self::Fresh { at: ok } => (at, Some(*ok)),
             Self::Loading | Self::Disabled { .. } => (at, None),
         };
-        *self = Self::Stale { since, last_ok, error };
+        *self = Self::Stale {
+            since,
+            last_ok,
+            error,
+        };
     }
 
     pub fn is_stale(&self) -> bool {
@@ -106,7 +125,11 @@ mod tests {
 
     #[test]
     fn stale_keeps_the_first_failure_and_the_last_good_time() {
-        let t = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap_or_default();
+        let t = |s: i64| {
+            Utc.timestamp_opt(1_700_000_000 + s, 0)
+                .single()
+                .unwrap_or_default()
+        };
         let mut h = SourceHealth::Loading;
         h.succeeded(t(0));
         h.failed(t(10), FetchError::new(FetchErrorKind::Timeout, ""));

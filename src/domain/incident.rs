@@ -129,12 +129,20 @@ impl Incident {
 
     /// Elapsed time since declaration, frozen at resolution.
     pub fn elapsed(&self, now: DateTime<Utc>) -> Duration {
-        let end = self.milestones.get(&Milestone::Resolved).copied().filter(|_| !self.is_open()).unwrap_or(now);
+        let end = self
+            .milestones
+            .get(&Milestone::Resolved)
+            .copied()
+            .filter(|_| !self.is_open())
+            .unwrap_or(now);
         end - self.declared_at
     }
 
     pub fn progress(&self, runbook: &str) -> Option<&RunbookProgress> {
-        self.runbooks.iter().find(|(id, _)| id == runbook).map(|(_, p)| p)
+        self.runbooks
+            .iter()
+            .find(|(id, _)| id == runbook)
+            .map(|(_, p)| p)
     }
 }
 
@@ -142,7 +150,14 @@ impl Incident {
 pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
     let at = entry.occurred_at;
     match (&entry.event, incident.as_mut()) {
-        (Event::IncidentDeclared { title, severity, commander }, _) => {
+        (
+            Event::IncidentDeclared {
+                title,
+                severity,
+                commander,
+            },
+            _,
+        ) => {
             let mut roles = BTreeMap::new();
             if let Some(c) = commander {
                 roles.insert(Role::Commander, c.clone());
@@ -176,15 +191,32 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
         }
         (Event::RunbookAttached { runbook, .. }, Some(inc)) => {
             if inc.progress(runbook).is_none() {
-                inc.runbooks.push((runbook.clone(), RunbookProgress::default()));
+                inc.runbooks
+                    .push((runbook.clone(), RunbookProgress::default()));
             }
         }
-        (Event::StepChanged { runbook, step, state, .. }, Some(inc)) => {
+        (
+            Event::StepChanged {
+                runbook,
+                step,
+                state,
+                ..
+            },
+            Some(inc),
+        ) => {
             if inc.progress(runbook).is_none() {
-                inc.runbooks.push((runbook.clone(), RunbookProgress::default()));
+                inc.runbooks
+                    .push((runbook.clone(), RunbookProgress::default()));
             }
             if let Some((_, progress)) = inc.runbooks.iter_mut().find(|(id, _)| id == runbook) {
-                progress.steps.insert(step.clone(), StepProgress { state: *state, by: entry.actor.clone(), at });
+                progress.steps.insert(
+                    step.clone(),
+                    StepProgress {
+                        state: *state,
+                        by: entry.actor.clone(),
+                        at,
+                    },
+                );
             }
         }
         (
@@ -193,7 +225,8 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::AlertResolved { .. }
             | Event::DeployObserved { .. }
             | Event::SourceStale { .. }
-            | Event::SourceRecovered { .. },
+            | Event::SourceRecovered { .. }
+            | Event::SloStateChanged { .. },
             Some(_),
         ) => {}
     }
@@ -209,7 +242,10 @@ mod tests {
     fn entry(s: i64, actor: &str, event: Event) -> TimelineEntry {
         TimelineEntry {
             id: format!("e{s}"),
-            occurred_at: Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap_or_default(),
+            occurred_at: Utc
+                .timestamp_opt(1_700_000_000 + s, 0)
+                .single()
+                .unwrap_or_default(),
             actor: actor.into(),
             event,
             durability: Durability::Durable,
@@ -219,26 +255,89 @@ mod tests {
     #[test]
     fn folding_events_builds_the_incident() {
         let entries = vec![
-            entry(0, "warroom", Event::Note { text: "before".into() }),
-            entry(10, "alice", Event::IncidentDeclared { title: "5xx".into(), severity: IncidentSeverity::Sev2, commander: Some("alice".into()) }),
-            entry(20, "alice", Event::SeverityChanged { severity: IncidentSeverity::Sev1 }),
-            entry(30, "bob", Event::RoleAssigned { role: Role::Scribe, person: "bob".into() }),
-            entry(40, "bob", Event::StepChanged { runbook: "rb".into(), step: "scope".into(), state: StepState::Done, reason: None }),
-            entry(50, "alice", Event::Milestone { milestone: Milestone::Mitigated }),
-            entry(90, "alice", Event::StatusChanged { status: IncidentStatus::Resolved }),
+            entry(
+                0,
+                "warroom",
+                Event::Note {
+                    text: "before".into(),
+                },
+            ),
+            entry(
+                10,
+                "alice",
+                Event::IncidentDeclared {
+                    title: "5xx".into(),
+                    severity: IncidentSeverity::Sev2,
+                    commander: Some("alice".into()),
+                },
+            ),
+            entry(
+                20,
+                "alice",
+                Event::SeverityChanged {
+                    severity: IncidentSeverity::Sev1,
+                },
+            ),
+            entry(
+                30,
+                "bob",
+                Event::RoleAssigned {
+                    role: Role::Scribe,
+                    person: "bob".into(),
+                },
+            ),
+            entry(
+                40,
+                "bob",
+                Event::StepChanged {
+                    runbook: "rb".into(),
+                    step: "scope".into(),
+                    state: StepState::Done,
+                    reason: None,
+                },
+            ),
+            entry(
+                50,
+                "alice",
+                Event::Milestone {
+                    milestone: Milestone::Mitigated,
+                },
+            ),
+            entry(
+                90,
+                "alice",
+                Event::StatusChanged {
+                    status: IncidentStatus::Resolved,
+                },
+            ),
         ];
         let inc = Incident::from_entries(&entries).unwrap_or_else(|| panic!("declared"));
         assert_eq!(inc.severity, IncidentSeverity::Sev1);
-        assert_eq!(inc.roles.get(&Role::Scribe).map(String::as_str), Some("bob"));
-        assert_eq!(inc.progress("rb").map(|p| p.state("scope")), Some(StepState::Done));
+        assert_eq!(
+            inc.roles.get(&Role::Scribe).map(String::as_str),
+            Some("bob")
+        );
+        assert_eq!(
+            inc.progress("rb").map(|p| p.state("scope")),
+            Some(StepState::Done)
+        );
         assert!(!inc.is_open());
-        assert_eq!(inc.elapsed(entries[6].occurred_at + Duration::hours(1)), Duration::seconds(80));
+        assert_eq!(
+            inc.elapsed(entries[6].occurred_at + Duration::hours(1)),
+            Duration::seconds(80)
+        );
         assert!(inc.milestones.contains_key(&Milestone::Mitigated));
     }
 
     #[test]
     fn nothing_before_a_declaration_makes_an_incident() {
-        let entries = vec![entry(0, "x", Event::StatusChanged { status: IncidentStatus::Monitoring })];
+        let entries = vec![entry(
+            0,
+            "x",
+            Event::StatusChanged {
+                status: IncidentStatus::Monitoring,
+            },
+        )];
         assert_eq!(Incident::from_entries(&entries), None);
     }
 }

@@ -17,7 +17,9 @@ pub enum LogLevel {
 impl LogLevel {
     pub fn parse(word: &str) -> Self {
         match word.to_ascii_lowercase().as_str() {
-            "error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert" => Self::Error,
+            "error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert" => {
+                Self::Error
+            }
             "warn" | "warning" => Self::Warn,
             "info" | "notice" | "information" => Self::Info,
             "debug" | "trace" | "dbg" => Self::Debug,
@@ -55,7 +57,9 @@ impl LogLine {
 
 /// Finds `level=...` (logfmt) or `"level":"..."` (JSON) in a line.
 pub fn detect_level(text: &str) -> LogLevel {
-    field_value(text, "level").or_else(|| field_value(text, "lvl")).map_or(LogLevel::Unknown, LogLevel::parse)
+    field_value(text, "level")
+        .or_else(|| field_value(text, "lvl"))
+        .map_or(LogLevel::Unknown, LogLevel::parse)
 }
 
 /// The value of a logfmt `key=value` / `key="value"` or JSON `"key":"value"` field, if present.
@@ -74,7 +78,9 @@ pub fn field_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
         if let Some(quoted) = rest.strip_prefix('"') {
             return quoted.find('"').map(|end| &quoted[..end]);
         }
-        let end = rest.find(|c: char| c.is_whitespace() || c == ',' || c == '}').unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == ',' || c == '}')
+            .unwrap_or(rest.len());
         return Some(&rest[..end]);
     }
     None
@@ -94,7 +100,13 @@ pub struct LogBuffer {
 
 impl LogBuffer {
     pub fn new(cap_bytes: usize) -> Self {
-        Self { lines: VecDeque::new(), bytes: 0, cap_bytes, dropped: 0, first_seq: 0 }
+        Self {
+            lines: VecDeque::new(),
+            bytes: 0,
+            cap_bytes,
+            dropped: 0,
+            first_seq: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -157,12 +169,21 @@ mod tests {
     #[test]
     fn levels_and_fields_are_found_in_logfmt_and_json() {
         assert_eq!(detect_level("ts=1 level=error msg=boom"), LogLevel::Error);
-        assert_eq!(detect_level(r#"{"ts":1,"level":"warn","msg":"slow"}"#), LogLevel::Warn);
+        assert_eq!(
+            detect_level(r#"{"ts":1,"level":"warn","msg":"slow"}"#),
+            LogLevel::Warn
+        );
         assert_eq!(detect_level(r#"{"level": "INFO"}"#), LogLevel::Info);
         assert_eq!(detect_level("no level here"), LogLevel::Unknown);
         assert_eq!(detect_level("sublevel=error"), LogLevel::Unknown);
-        assert_eq!(field_value(r#"request_id="r-1 2" x=1"#, "request_id"), Some("r-1 2"));
-        assert_eq!(field_value(r#"{"request_id":"abc","x":1}"#, "request_id"), Some("abc"));
+        assert_eq!(
+            field_value(r#"request_id="r-1 2" x=1"#, "request_id"),
+            Some("r-1 2")
+        );
+        assert_eq!(
+            field_value(r#"{"request_id":"abc","x":1}"#, "request_id"),
+            Some("abc")
+        );
     }
 
     #[test]

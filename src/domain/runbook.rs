@@ -108,12 +108,21 @@ pub fn parse(source: &str) -> Result<Runbook, RunbookError> {
                 continue;
             }
             let Some((key, value)) = line.split_once(':') else {
-                return Err(RunbookError { line: n + 1, message: format!("front matter line is not `key: value`: {line}") });
+                return Err(RunbookError {
+                    line: n + 1,
+                    message: format!("front matter line is not `key: value`: {line}"),
+                });
             };
-            front.insert(key.trim().to_string(), value.trim().trim_matches('"').to_string());
+            front.insert(
+                key.trim().to_string(),
+                value.trim().trim_matches('"').to_string(),
+            );
         }
         if !closed {
-            return Err(RunbookError { line: 1, message: "front matter is not closed by `---`".into() });
+            return Err(RunbookError {
+                line: 1,
+                message: "front matter is not closed by `---`".into(),
+            });
         }
     }
     let mut title = front.get("title").cloned();
@@ -137,30 +146,59 @@ pub fn parse(source: &str) -> Result<Runbook, RunbookError> {
             in_code = Some((String::new(), n + 1));
         } else if let Some(rest) = trimmed.strip_prefix("# ").filter(|_| title.is_none()) {
             title = Some(rest.trim().to_string());
-        } else if let Some(rest) = ["- [ ] ", "- [x] ", "- [X] ", "* [ ] "].iter().find_map(|p| trimmed.strip_prefix(p)) {
+        } else if let Some(rest) = ["- [ ] ", "- [x] ", "- [X] ", "* [ ] "]
+            .iter()
+            .find_map(|p| trimmed.strip_prefix(p))
+        {
             let (text, id) = match rest.rfind("{#") {
                 Some(start) if rest.trim_end().ends_with('}') => {
-                    let id = rest[start + 2..rest.trim_end().len() - 1].trim().to_string();
+                    let id = rest[start + 2..rest.trim_end().len() - 1]
+                        .trim()
+                        .to_string();
                     (rest[..start].trim().to_string(), id)
                 }
                 _ => (rest.trim().to_string(), slug(rest)),
             };
             if steps.iter().any(|s| s.id == id) {
-                return Err(RunbookError { line: n + 1, message: format!("duplicate step id `{id}`") });
+                return Err(RunbookError {
+                    line: n + 1,
+                    message: format!("duplicate step id `{id}`"),
+                });
             }
-            steps.push(Step { id, text, command: None });
+            steps.push(Step {
+                id,
+                text,
+                command: None,
+            });
         }
     }
     if let Some((_, start)) = in_code {
-        return Err(RunbookError { line: start, message: "code block is not closed".into() });
+        return Err(RunbookError {
+            line: start,
+            message: "code block is not closed".into(),
+        });
     }
-    let title = title.ok_or(RunbookError { line: 1, message: "no `title` in front matter and no `# heading`".into() })?;
+    let title = title.ok_or(RunbookError {
+        line: 1,
+        message: "no `title` in front matter and no `# heading`".into(),
+    })?;
     let id = front.get("id").cloned().unwrap_or_else(|| slug(&title));
     let alerts = front
         .get("alerts")
-        .map(|v| v.trim_matches(['[', ']']).split(',').map(|a| a.trim().trim_matches('"').to_string()).filter(|a| !a.is_empty()).collect())
+        .map(|v| {
+            v.trim_matches(['[', ']'])
+                .split(',')
+                .map(|a| a.trim().trim_matches('"').to_string())
+                .filter(|a| !a.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
-    Ok(Runbook { id, title, alerts, steps })
+    Ok(Runbook {
+        id,
+        title,
+        alerts,
+        steps,
+    })
 }
 
 /// A stable id from text: lower-case words joined by `-`, at most six words.
@@ -188,7 +226,10 @@ mod tests {
         assert_eq!(rb.steps.len(), 2);
         assert_eq!(rb.steps[0].id, "scope");
         assert_eq!(rb.steps[1].id, "check-recent-deploys-and-migrations");
-        assert_eq!(rb.steps[1].command.as_deref(), Some("kubectl rollout history deploy/odin"));
+        assert_eq!(
+            rb.steps[1].command.as_deref(),
+            Some("kubectl rollout history deploy/odin")
+        );
     }
 
     #[test]

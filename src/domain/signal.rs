@@ -74,7 +74,11 @@ pub fn format_value(unit: Unit, value: Option<f64>) -> String {
     match unit {
         Unit::Percent => {
             let pct = v * 100.0;
-            if pct.abs() < 10.0 { format!("{pct:.2}%") } else { format!("{pct:.1}%") }
+            if pct.abs() < 10.0 {
+                format!("{pct:.2}%")
+            } else {
+                format!("{pct:.1}%")
+            }
         }
         Unit::Ratio => format!("{v:.3}"),
         Unit::Seconds if v.abs() < 1.0 => format!("{:.0}ms", v * 1000.0),
@@ -91,7 +95,11 @@ pub fn format_value(unit: Unit, value: Option<f64>) -> String {
                 x /= 1024.0;
                 i += 1;
             }
-            if i == 0 { format!("{x:.0} B") } else { format!("{x:.1} {}", units[i]) }
+            if i == 0 {
+                format!("{x:.0} B")
+            } else {
+                format!("{x:.1} {}", units[i])
+            }
         }
         Unit::Days => format!("{v:.0}d"),
     }
@@ -103,7 +111,9 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let tail = &values[values.len().saturating_sub(width)..];
     let finite = tail.iter().copied().filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
     tail.iter()
         .map(|&v| {
             if !v.is_finite() {
@@ -123,7 +133,13 @@ mod tests {
     use super::*;
 
     fn spec(direction: Direction) -> SignalSpec {
-        SignalSpec { name: "x".into(), unit: Unit::Percent, warn: Some(0.01), crit: Some(0.05), direction }
+        SignalSpec {
+            name: "x".into(),
+            unit: Unit::Percent,
+            warn: Some(0.01),
+            crit: Some(0.05),
+            direction,
+        }
     }
 
     #[test]
@@ -134,7 +150,12 @@ mod tests {
         assert_eq!(above.level(Some(0.08)), Level::Crit);
         assert_eq!(above.level(None), Level::NoData);
         assert_eq!(above.level(Some(f64::NAN)), Level::NoData);
-        let below = SignalSpec { warn: Some(14.0), crit: Some(3.0), unit: Unit::Days, ..spec(Direction::Below) };
+        let below = SignalSpec {
+            warn: Some(14.0),
+            crit: Some(3.0),
+            unit: Unit::Days,
+            ..spec(Direction::Below)
+        };
         assert_eq!(below.level(Some(30.0)), Level::Ok);
         assert_eq!(below.level(Some(10.0)), Level::Warn);
         assert_eq!(below.level(Some(2.0)), Level::Crit);
@@ -146,7 +167,10 @@ mod tests {
         assert_eq!(format_value(Unit::Percent, Some(0.25)), "25.0%");
         assert_eq!(format_value(Unit::Seconds, Some(0.912)), "912ms");
         assert_eq!(format_value(Unit::Count, Some(12_345.0)), "12.3k");
-        assert_eq!(format_value(Unit::Bytes, Some(3.5 * 1024.0 * 1024.0)), "3.5 MiB");
+        assert_eq!(
+            format_value(Unit::Bytes, Some(3.5 * 1024.0 * 1024.0)),
+            "3.5 MiB"
+        );
         assert_eq!(format_value(Unit::Days, Some(23.4)), "23d");
         assert_eq!(format_value(Unit::Count, None), "—");
     }

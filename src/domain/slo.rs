@@ -17,7 +17,16 @@ pub enum BurnWindow {
 }
 
 impl BurnWindow {
-    pub const ALL: [BurnWindow; 8] = [Self::M5, Self::M30, Self::H1, Self::H2, Self::H6, Self::D1, Self::D3, Self::Full];
+    pub const ALL: [BurnWindow; 8] = [
+        Self::M5,
+        Self::M30,
+        Self::H1,
+        Self::H2,
+        Self::H6,
+        Self::D1,
+        Self::D3,
+        Self::Full,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -141,10 +150,14 @@ impl SloState {
 }
 
 /// Burn-rate thresholds of the multi-window, multi-burn-rate policy: (long, short, factor).
-pub const PAGE_RULES: [(BurnWindow, BurnWindow, f64); 2] =
-    [(BurnWindow::H1, BurnWindow::M5, 14.4), (BurnWindow::H6, BurnWindow::M30, 6.0)];
-pub const TICKET_RULES: [(BurnWindow, BurnWindow, f64); 2] =
-    [(BurnWindow::D1, BurnWindow::H2, 3.0), (BurnWindow::D3, BurnWindow::H6, 1.0)];
+pub const PAGE_RULES: [(BurnWindow, BurnWindow, f64); 2] = [
+    (BurnWindow::H1, BurnWindow::M5, 14.4),
+    (BurnWindow::H6, BurnWindow::M30, 6.0),
+];
+pub const TICKET_RULES: [(BurnWindow, BurnWindow, f64); 2] = [
+    (BurnWindow::D1, BurnWindow::H2, 3.0),
+    (BurnWindow::D3, BurnWindow::H6, 1.0),
+];
 
 /// Everything the SLO pane shows for one SLO, derived from an observation.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,7 +174,10 @@ pub struct SloReport {
 
 impl SloReport {
     pub fn burn(&self, window: BurnWindow) -> Option<f64> {
-        self.burn.iter().find(|(w, _)| *w == window).and_then(|(_, b)| *b)
+        self.burn
+            .iter()
+            .find(|(w, _)| *w == window)
+            .and_then(|(_, b)| *b)
     }
 
     pub fn budget_exhausted(&self) -> bool {
@@ -186,7 +202,8 @@ pub fn evaluate(observation: &SloObservation) -> SloReport {
         .collect();
     let get = |w: BurnWindow| burn.iter().find(|(x, _)| *x == w).and_then(|(_, b)| *b);
     let budget = get(BurnWindow::Full).map(|full_burn| 1.0 - full_burn);
-    let exhaustion = budget.and_then(|r| get(BurnWindow::H1).and_then(|b| time_to_exhaustion(r, b, spec.window)));
+    let exhaustion = budget
+        .and_then(|r| get(BurnWindow::H1).and_then(|b| time_to_exhaustion(r, b, spec.window)));
     let breached = |rules: &[(BurnWindow, BurnWindow, f64)]| {
         rules.iter().any(|&(long, short, factor)| {
             get(long).is_some_and(|b| b >= factor) && get(short).is_some_and(|b| b >= factor)
@@ -218,14 +235,28 @@ mod tests {
     use chrono::TimeZone;
 
     fn spec(objective: f64) -> SloSpec {
-        SloSpec { name: "availability".into(), objective, window: Duration::days(30) }
+        SloSpec {
+            name: "availability".into(),
+            objective,
+            window: Duration::days(30),
+        }
     }
 
     fn observe(objective: f64, ratios: &[(BurnWindow, f64)]) -> SloObservation {
         SloObservation {
             spec: spec(objective),
-            at: Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default(),
-            counts: ratios.iter().map(|&(window, r)| WindowCounts { window, bad: r * 1e6, total: 1e6 }).collect(),
+            at: Utc
+                .timestamp_opt(1_700_000_000, 0)
+                .single()
+                .unwrap_or_default(),
+            counts: ratios
+                .iter()
+                .map(|&(window, r)| WindowCounts {
+                    window,
+                    bad: r * 1e6,
+                    total: 1e6,
+                })
+                .collect(),
             burn_history: vec![],
         }
     }
@@ -237,7 +268,11 @@ mod tests {
     #[test]
     fn ratios_and_burn_rates() {
         assert_eq!(error_ratio(5.0, 100.0), Some(0.05));
-        assert_eq!(error_ratio(0.0, 0.0), None, "zero traffic is no data, not healthy");
+        assert_eq!(
+            error_ratio(0.0, 0.0),
+            None,
+            "zero traffic is no data, not healthy"
+        );
         assert_eq!(error_ratio(f64::NAN, 10.0), None);
         assert_eq!(error_ratio(1.0, f64::INFINITY), None);
         assert!((burn_rate(0.0144, 0.999) - 14.4).abs() < 1e-9);
@@ -250,34 +285,58 @@ mod tests {
         assert!((budget_remaining(0.0005, 0.999) - 0.5).abs() < 1e-9);
         assert!(budget_remaining(0.002, 0.999) < 0.0);
         // Half the budget left, burning 10x: 30d * 0.5 / 10 = 36h.
-        assert_eq!(time_to_exhaustion(0.5, 10.0, Duration::days(30)), Some(Duration::hours(36)));
+        assert_eq!(
+            time_to_exhaustion(0.5, 10.0, Duration::days(30)),
+            Some(Duration::hours(36))
+        );
         assert_eq!(time_to_exhaustion(0.5, 0.0, Duration::days(30)), None);
         assert_eq!(time_to_exhaustion(0.0, 5.0, Duration::days(30)), None);
     }
 
     #[test]
     fn mwmbr_decision_table() {
-        let cases: Vec<(&str, Vec<(BurnWindow, f64)>, SloState)> = vec![
+        type Case = (&'static str, Vec<(BurnWindow, f64)>, SloState);
+        let cases: Vec<Case> = vec![
             ("healthy", all(0.0001), SloState::Ok),
-            ("fast burn: 1h and 5m above 14.4x", all(0.02), SloState::Page),
+            (
+                "fast burn: 1h and 5m above 14.4x",
+                all(0.02),
+                SloState::Page,
+            ),
             (
                 "fast burn long window only does not page",
-                vec![(BurnWindow::H1, 0.02), (BurnWindow::M5, 0.001), (BurnWindow::Full, 0.0001)],
+                vec![
+                    (BurnWindow::H1, 0.02),
+                    (BurnWindow::M5, 0.001),
+                    (BurnWindow::Full, 0.0001),
+                ],
                 SloState::Ok,
             ),
             (
                 "6h and 30m above 6x pages",
-                vec![(BurnWindow::H6, 0.007), (BurnWindow::M30, 0.007), (BurnWindow::Full, 0.0002)],
+                vec![
+                    (BurnWindow::H6, 0.007),
+                    (BurnWindow::M30, 0.007),
+                    (BurnWindow::Full, 0.0002),
+                ],
                 SloState::Page,
             ),
             (
                 "1d and 2h above 3x tickets",
-                vec![(BurnWindow::D1, 0.004), (BurnWindow::H2, 0.004), (BurnWindow::Full, 0.0002)],
+                vec![
+                    (BurnWindow::D1, 0.004),
+                    (BurnWindow::H2, 0.004),
+                    (BurnWindow::Full, 0.0002),
+                ],
                 SloState::Ticket,
             ),
             (
                 "3d and 6h above 1x tickets",
-                vec![(BurnWindow::D3, 0.0015), (BurnWindow::H6, 0.0015), (BurnWindow::Full, 0.0002)],
+                vec![
+                    (BurnWindow::D3, 0.0015),
+                    (BurnWindow::H6, 0.0015),
+                    (BurnWindow::Full, 0.0002),
+                ],
                 SloState::Ticket,
             ),
             ("missing series is no data", vec![], SloState::NoData),
@@ -304,7 +363,10 @@ mod tests {
         let report = evaluate(&observe(0.999, &ratios));
         assert!((report.budget_remaining.unwrap_or(0.0) - 0.6).abs() < 1e-9);
         // 60 % left at 10x: 30d * 0.6 / 10 = 43.2h.
-        assert_eq!(report.exhaustion, Some(Duration::seconds((43.2 * 3600.0) as i64)));
+        assert_eq!(
+            report.exhaustion,
+            Some(Duration::seconds((43.2 * 3600.0) as i64))
+        );
         assert_eq!(report.burn(BurnWindow::M5).map(|b| b.round()), Some(10.0));
     }
 }

@@ -1,0 +1,232 @@
+//! The command palette's language: parsing a typed command line into a `Command`, and completing a
+//! partial line. Pure; `update` executes the command.
+
+use super::action::Action;
+use super::pane::PaneId;
+use crate::domain::incident::IncidentSeverity;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Action(Action),
+    Focus(PaneId),
+    Filter(String),
+    ClearFilter,
+    Theme(String),
+    Runbook(String),
+    Declare {
+        severity: IncidentSeverity,
+        title: String,
+    },
+    Resolve,
+}
+
+/// Commands that take an argument, with a description (actions are listed from the keymap table).
+pub const ARG_COMMANDS: &[(&str, &str)] = &[
+    ("focus", "focus <pane>: focus a pane by name"),
+    ("filter", "filter <text>: filter the focused pane"),
+    ("nofilter", "nofilter: clear the focused pane's filter"),
+    ("theme", "theme <name>: switch the colour theme"),
+    (
+        "runbook",
+        "runbook <id>: show a runbook in the Runbook pane",
+    ),
+    (
+        "declare",
+        "declare [SEV1..SEV4] <title>: declare an incident",
+    ),
+    ("resolve", "resolve: mark the open incident resolved"),
+    (
+        "q",
+        "q: quit (asks first while an incident is open); q! quits now",
+    ),
+];
+
+/// What completion may offer besides fixed names.
+pub struct CompletionContext<'a> {
+    pub themes: &'a [String],
+    pub runbooks: &'a [String],
+}
+
+pub fn parse(line: &str) -> Result<Command, String> {
+    let line = line.trim();
+    let (head, rest) = match line.split_once(char::is_whitespace) {
+        Some((h, r)) => (h, r.trim()),
+        None => (line, ""),
+    };
+    let needs_arg = |what: &str| {
+        if rest.is_empty() {
+            Err(format!("{head} needs {what}"))
+        } else {
+            Ok(())
+        }
+    };
+    match head {
+        "" => Err("type a command; Tab completes".into()),
+        "q" | "quit" => Ok(Command::Action(Action::Quit)),
+        "q!" | "quit!" => Ok(Command::Action(Action::ForceQuit)),
+        "focus" => {
+            needs_arg("a pane name")?;
+            PaneId::from_name(rest)
+                .map(Command::Focus)
+                .ok_or_else(|| format!("no pane named \"{rest}\""))
+        }
+        "filter" if rest.is_empty() => Ok(Command::ClearFilter),
+        "filter" => Ok(Command::Filter(rest.to_string())),
+        "nofilter" => Ok(Command::ClearFilter),
+        "theme" => {
+            needs_arg("a theme name")?;
+            Ok(Command::Theme(rest.to_string()))
+        }
+        "runbook" => {
+            needs_arg("a runbook id")?;
+            Ok(Command::Runbook(rest.to_string()))
+        }
+        "declare" => {
+            needs_arg("a title")?;
+            let (first, title) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            match IncidentSeverity::parse(first) {
+                Some(severity) if !title.trim().is_empty() => Ok(Command::Declare {
+                    severity,
+                    title: title.trim().to_string(),
+                }),
+                Some(_) => Err("declare needs a title after the severity".into()),
+                None => Ok(Command::Declare {
+                    severity: IncidentSeverity::Sev3,
+                    title: rest.to_string(),
+                }),
+            }
+        }
+        "resolve" => Ok(Command::Resolve),
+        name => match Action::from_name(name) {
+            Some(action) if rest.is_empty() => Ok(Command::Action(action)),
+            Some(_) => Err(format!("{name} takes no argument")),
+            None => Err(format!("unknown command \"{name}\" (Tab lists commands)")),
+        },
+    }
+}
+
+/// Candidates that complete `line`, each a whole replacement line.
+pub fn complete(line: &str, ctx: &CompletionContext<'_>) -> Vec<String> {
+    let trimmed = line.trim_start();
+    if let Some((head, arg)) = trimmed.split_once(' ') {
+        let arg = arg.trim_start();
+        let options: Vec<String> = match head {
+            "focus" => PaneId::ALL.iter().map(|p| p.name().to_string()).collect(),
+            "theme" => ctx.themes.to_vec(),
+            "runbook" => ctx.runbooks.to_vec(),
+            "declare" => ["SEV1", "SEV2", "SEV3", "SEV4"].map(String::from).to_vec(),
+            _ => Vec::new(),
+        };
+        return options
+            .into_iter()
+            .filter(|o| o.starts_with(arg))
+            .map(|o| format!("{head} {o}"))
+            .collect();
+    }
+    let mut names: Vec<String> = ARG_COMMANDS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .chain(Action::all().map(|a| a.name().to_string()))
+        .filter(|n| n.starts_with(trimmed))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The longest prefix shared by all candidates.
+pub fn common_prefix(candidates: &[String]) -> String {
+    let Some(first) = candidates.first() else {
+        return String::new();
+    };
+    let mut len = first.len();
+    for c in &candidates[1..] {
+        len = first
+            .char_indices()
+            .zip(c.chars())
+            .take_while(|((_, a), b)| a == b)
+            .map(|((i, a), _)| i + a.len_utf8())
+            .last()
+            .unwrap_or(0)
+            .min(len);
+    }
+    first[..len].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> CompletionContext<'static> {
+        CompletionContext {
+            themes: &[],
+            runbooks: &[],
+        }
+    }
+
+    #[test]
+    fn parses_commands_and_reports_mistakes() {
+        assert_eq!(parse("q"), Ok(Command::Action(Action::Quit)));
+        assert_eq!(
+            parse("refresh_all"),
+            Ok(Command::Action(Action::RefreshAll))
+        );
+        assert_eq!(parse(" focus logs "), Ok(Command::Focus(PaneId::Logs)));
+        assert_eq!(
+            parse("filter level=error"),
+            Ok(Command::Filter("level=error".into()))
+        );
+        assert_eq!(
+            parse("declare SEV2 odin 5xx"),
+            Ok(Command::Declare {
+                severity: IncidentSeverity::Sev2,
+                title: "odin 5xx".into()
+            })
+        );
+        assert_eq!(
+            parse("declare odin down"),
+            Ok(Command::Declare {
+                severity: IncidentSeverity::Sev3,
+                title: "odin down".into()
+            })
+        );
+        assert!(parse("focus nowhere").is_err_and(|e| e.contains("nowhere")));
+        assert!(parse("bogus").is_err_and(|e| e.contains("unknown command")));
+        assert!(parse("zoom now").is_err());
+        assert!(parse("theme").is_err());
+    }
+
+    #[test]
+    fn completes_names_and_arguments() {
+        assert_eq!(
+            complete("foc", &ctx()),
+            [
+                "focus",
+                "focus_alerts",
+                "focus_deploys",
+                "focus_logs",
+                "focus_next",
+                "focus_prev",
+                "focus_runbook",
+                "focus_signals",
+                "focus_slos",
+                "focus_timeline"
+            ]
+        );
+        assert_eq!(complete("focus s", &ctx()), ["focus slos", "focus signals"]);
+        let themes = ["dark".to_string(), "light".to_string()];
+        assert_eq!(
+            complete(
+                "theme l",
+                &CompletionContext {
+                    themes: &themes,
+                    runbooks: &[]
+                }
+            ),
+            ["theme light"]
+        );
+        assert_eq!(common_prefix(&complete("focus_", &ctx())), "focus_");
+        assert_eq!(common_prefix(&["help".into()]), "help");
+        assert_eq!(common_prefix(&[]), "");
+    }
+}

@@ -1,0 +1,54 @@
+//! Deploys pane state: recent deploys and rollbacks, newest first, merged by id across polls.
+
+use crate::app::list::ListView;
+use crate::domain::deploy::{Deploy, sort_newest_first};
+
+#[derive(Debug, Clone, Default)]
+pub struct DeploysPane {
+    pub deploys: Vec<Deploy>,
+    pub list: ListView,
+}
+
+/// How many deploys are kept.
+const KEPT: usize = 200;
+
+impl DeploysPane {
+    /// Merges a poll's history; returns the deploys that are new or changed status.
+    pub fn merge(&mut self, incoming: Vec<Deploy>) -> Vec<Deploy> {
+        let mut changed = Vec::new();
+        for d in incoming {
+            match self.deploys.iter_mut().find(|k| k.id == d.id) {
+                Some(known) if known.status != d.status => {
+                    changed.push(d.clone());
+                    *known = d;
+                }
+                Some(known) => *known = d,
+                None => {
+                    changed.push(d.clone());
+                    self.deploys.push(d);
+                }
+            }
+        }
+        sort_newest_first(&mut self.deploys);
+        self.deploys.truncate(KEPT);
+        changed
+    }
+
+    pub fn visible_rows(&self) -> Vec<usize> {
+        self.deploys
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                self.list.filter.as_ref().is_none_or(|f| {
+                    f.matches(&d.version)
+                        || f.matches(&d.author)
+                        || f.matches(&d.environment)
+                        || f.matches(d.status.word())
+                })
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+super::simple_list_pane!(DeploysPane);

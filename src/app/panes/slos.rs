@@ -1,0 +1,53 @@
+//! SLOs pane state: the latest report per SLO, in the order the source lists them.
+
+use crate::app::list::ListView;
+use crate::domain::slo::{SloReport, SloState};
+
+#[derive(Debug, Clone, Default)]
+pub struct SlosPane {
+    pub reports: Vec<SloReport>,
+    pub list: ListView,
+}
+
+impl SlosPane {
+    /// Replaces the reports and returns the SLOs whose state changed, with the previous state.
+    pub fn replace(&mut self, reports: Vec<SloReport>) -> Vec<(SloReport, Option<SloState>)> {
+        let changed = reports
+            .iter()
+            .filter_map(|r| {
+                let before = self
+                    .reports
+                    .iter()
+                    .find(|o| o.spec.name == r.spec.name)
+                    .map(|o| o.state);
+                (before != Some(r.state)).then(|| (r.clone(), before))
+            })
+            .collect();
+        self.reports = reports;
+        changed
+    }
+
+    pub fn visible_rows(&self) -> Vec<usize> {
+        self.reports
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                self.list
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&r.spec.name) || f.matches(r.state.word()))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Whether any SLO has used up its error budget (releases are frozen).
+    pub fn budget_exhausted(&self) -> Vec<&SloReport> {
+        self.reports
+            .iter()
+            .filter(|r| r.budget_exhausted())
+            .collect()
+    }
+}
+
+super::simple_list_pane!(SlosPane);

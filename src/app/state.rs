@@ -1,0 +1,217 @@
+//! `AppState`: the one owner of everything the cockpit knows and shows. Only `update` mutates it;
+//! `ui::draw` reads it.
+
+use chrono::{DateTime, Utc};
+use tui_textarea::TextArea;
+
+use super::keymap::Keymap;
+use super::list::TextFilter;
+use super::msg::{SourceId, SourceKind};
+use super::pane::PaneId;
+use super::panes::ListPane;
+use super::panes::alerts::AlertsPane;
+use super::panes::deploys::DeploysPane;
+use super::panes::logs::LogsPane;
+use super::panes::runbook::RunbookPane;
+use super::panes::signals::SignalsPane;
+use super::panes::slos::SlosPane;
+use super::panes::timeline::TimelinePane;
+use crate::domain::health::SourceHealth;
+use crate::domain::incident::Incident;
+use crate::domain::timefmt::Clock;
+use crate::ui::theme::Theme;
+
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    pub kind: SourceKind,
+    pub name: String,
+    pub health: SourceHealth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A message for the user in the bottom line. Info fades after a few seconds; warnings and errors
+/// stay until replaced or dismissed with Esc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub level: NoticeLevel,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A one-line text input (palette, filter) with its completion candidates.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub input: TextArea<'static>,
+    pub candidates: Vec<String>,
+}
+
+impl Prompt {
+    pub fn new(text: &str) -> Self {
+        let mut input = TextArea::new(vec![text.to_string()]);
+        input.move_cursor(tui_textarea::CursorMove::End);
+        input.set_cursor_line_style(ratatui::style::Style::default());
+        Self {
+            input,
+            candidates: Vec::new(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let input: &TextArea<'_> = &self.input;
+        input.lines().first().cloned().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Modal {
+    Help {
+        scroll: usize,
+    },
+    Palette(Prompt),
+    /// Live filter of the focused pane; `previous` is restored on Esc.
+    Filter {
+        prompt: Prompt,
+        previous: Option<TextFilter>,
+    },
+    ConfirmQuit,
+}
+
+/// What the runtime tells the state about the world at startup.
+#[derive(Debug, Clone)]
+pub struct StateSetup {
+    pub service: String,
+    pub environment: String,
+    /// Shown in the status bar, e.g. "DEMO ×10".
+    pub banner: Option<String>,
+    pub user: String,
+    pub read_only: bool,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub themes: Vec<Theme>,
+    pub clock: Clock,
+    pub log_cap_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub service: String,
+    pub environment: String,
+    pub banner: Option<String>,
+    pub user: String,
+    pub read_only: bool,
+    pub focus: PaneId,
+    pub zoomed: bool,
+    pub modal: Option<Modal>,
+    pub viewport: (u16, u16),
+    pub sources: Vec<SourceInfo>,
+    pub alerts: AlertsPane,
+    pub slos: SlosPane,
+    pub signals: SignalsPane,
+    pub logs: LogsPane,
+    pub deploys: DeploysPane,
+    pub runbook: RunbookPane,
+    pub timeline: TimelinePane,
+    pub incident: Option<Incident>,
+    pub notice: Option<Notice>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub themes: Vec<Theme>,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn new(setup: StateSetup) -> Self {
+        Self {
+            service: setup.service,
+            environment: setup.environment,
+            banner: setup.banner,
+            user: setup.user,
+            read_only: setup.read_only,
+            focus: PaneId::Alerts,
+            zoomed: false,
+            modal: None,
+            viewport: (80, 24),
+            sources: Vec::new(),
+            alerts: AlertsPane::default(),
+            slos: SlosPane::default(),
+            signals: SignalsPane::default(),
+            logs: LogsPane::new(setup.log_cap_bytes),
+            deploys: DeploysPane::default(),
+            runbook: RunbookPane::default(),
+            timeline: TimelinePane::default(),
+            incident: None,
+            notice: None,
+            keymap: setup.keymap,
+            theme: setup.theme,
+            themes: setup.themes,
+            clock: setup.clock,
+        }
+    }
+
+    /// Registers a source; its id indexes `sources`.
+    pub fn add_source(&mut self, kind: SourceKind, name: impl Into<String>) -> SourceId {
+        self.sources.push(SourceInfo {
+            kind,
+            name: name.into(),
+            health: SourceHealth::Loading,
+        });
+        SourceId(self.sources.len() - 1)
+    }
+
+    pub fn source(&self, id: SourceId) -> Option<&SourceInfo> {
+        self.sources.get(id.0)
+    }
+
+    /// The sources that feed a pane.
+    pub fn sources_of(&self, pane: PaneId) -> impl Iterator<Item = &SourceInfo> {
+        self.sources.iter().filter(move |s| match pane {
+            PaneId::Alerts => s.kind == SourceKind::Alertmanager,
+            PaneId::Slos | PaneId::Signals => s.kind == SourceKind::Prometheus,
+            PaneId::Logs => s.kind == SourceKind::Logs,
+            PaneId::Deploys => s.kind == SourceKind::Deploys,
+            PaneId::Runbook | PaneId::Timeline => false,
+        })
+    }
+
+    pub fn pane(&self, pane: PaneId) -> &dyn ListPane {
+        match pane {
+            PaneId::Alerts => &self.alerts,
+            PaneId::Slos => &self.slos,
+            PaneId::Signals => &self.signals,
+            PaneId::Logs => &self.logs,
+            PaneId::Deploys => &self.deploys,
+            PaneId::Runbook => &self.runbook,
+            PaneId::Timeline => &self.timeline,
+        }
+    }
+
+    pub fn pane_mut(&mut self, pane: PaneId) -> &mut dyn ListPane {
+        match pane {
+            PaneId::Alerts => &mut self.alerts,
+            PaneId::Slos => &mut self.slos,
+            PaneId::Signals => &mut self.signals,
+            PaneId::Logs => &mut self.logs,
+            PaneId::Deploys => &mut self.deploys,
+            PaneId::Runbook => &mut self.runbook,
+            PaneId::Timeline => &mut self.timeline,
+        }
+    }
+
+    pub fn incident_open(&self) -> bool {
+        self.incident.as_ref().is_some_and(Incident::is_open)
+    }
+
+    pub fn notify(&mut self, level: NoticeLevel, text: impl Into<String>, now: DateTime<Utc>) {
+        self.notice = Some(Notice {
+            level,
+            text: text.into(),
+            at: now,
+        });
+    }
+}

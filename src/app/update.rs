@@ -1,0 +1,643 @@
+//! `update`: the pure heart of the cockpit. It applies one `Msg` to the `AppState` completely and
+//! returns the `Effect`s the runtime must carry out. No I/O, no clock reads (time comes in as `now`).
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Action;
+use super::effect::{Effect, EventDraft};
+use super::keymap::KeyChord;
+use super::list::TextFilter;
+use super::msg::{Msg, SourceData, SourceUpdate};
+use super::palette::{self, Command, CompletionContext};
+use super::pane::PaneId;
+use super::panes::ListPane;
+use super::state::{AppState, Modal, NoticeLevel, Prompt};
+use crate::domain::incident::{Incident, IncidentStatus};
+use crate::domain::runbook::StepState;
+use crate::domain::slo::{self, SloState};
+use crate::domain::timefmt::TimeZoneChoice;
+use crate::domain::timeline::{Event, SYSTEM_ACTOR, TimelineEntry};
+use crate::ui::layout;
+
+/// How long an informational notice stays in the bottom line.
+pub const NOTICE_TTL: Duration = Duration::seconds(6);
+
+pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(state, key, now),
+        Msg::Resize { width, height } => {
+            state.viewport = (width, height);
+            keep_cursors_visible(state);
+            Vec::new()
+        }
+        Msg::Tick => {
+            if state
+                .notice
+                .as_ref()
+                .is_some_and(|n| n.level == NoticeLevel::Info && now - n.at >= NOTICE_TTL)
+            {
+                state.notice = None;
+            }
+            Vec::new()
+        }
+        Msg::Source(update) => on_source(state, update),
+        Msg::Recorded(entries) => {
+            on_recorded(state, entries);
+            Vec::new()
+        }
+    }
+}
+
+fn system(at: DateTime<Utc>, event: Event) -> EventDraft {
+    EventDraft {
+        occurred_at: at,
+        actor: Some(SYSTEM_ACTOR.to_string()),
+        event,
+    }
+}
+
+fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
+    EventDraft {
+        occurred_at: at,
+        actor: None,
+        event,
+    }
+}
+
+fn record(drafts: Vec<EventDraft>) -> Vec<Effect> {
+    if drafts.is_empty() {
+        Vec::new()
+    } else {
+        vec![Effect::Record(drafts)]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect> {
+    let chord = KeyChord::from_event(&key);
+    if chord == KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
+        return vec![Effect::Quit];
+    }
+    match state.modal.take() {
+        None => match state.keymap.resolve(state.focus, chord) {
+            Some(action) => apply_action(state, action, now),
+            None => Vec::new(),
+        },
+        Some(Modal::Help { scroll }) => {
+            let action = state.keymap.resolve(state.focus, chord);
+            let max = crate::ui::help::line_count(&state.keymap);
+            let page = usize::from(state.viewport.1.saturating_sub(6)).max(1);
+            let scroll = match action {
+                Some(Action::Down) => Some((scroll + 1).min(max)),
+                Some(Action::Up) => Some(scroll.saturating_sub(1)),
+                Some(Action::HalfPageDown) => Some((scroll + page / 2).min(max)),
+                Some(Action::HalfPageUp) => Some(scroll.saturating_sub(page / 2)),
+                Some(Action::PageDown) => Some((scroll + page).min(max)),
+                Some(Action::PageUp) => Some(scroll.saturating_sub(page)),
+                Some(Action::Top) => Some(0),
+                Some(Action::Bottom) => Some(max),
+                Some(Action::Help | Action::Back | Action::Quit) => None,
+                _ if key.code == KeyCode::Esc => None,
+                _ => Some(scroll),
+            };
+            state.modal = scroll.map(|scroll| Modal::Help { scroll });
+            Vec::new()
+        }
+        Some(Modal::ConfirmQuit) => {
+            if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                vec![Effect::Quit]
+            } else {
+                state.notify(NoticeLevel::Info, "quit cancelled", now);
+                Vec::new()
+            }
+        }
+        Some(Modal::Palette(mut prompt)) => match key.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Enter => match palette::parse(&prompt.text()) {
+                Ok(command) => run_command(state, command, now),
+                Err(message) => {
+                    state.notify(NoticeLevel::Warn, message, now);
+                    state.modal = Some(Modal::Palette(prompt));
+                    Vec::new()
+                }
+            },
+            KeyCode::Tab => {
+                let candidates = completions(state, &prompt.text());
+                let prefix = palette::common_prefix(&candidates);
+                if candidates.len() == 1 {
+                    let takes_arg = palette::ARG_COMMANDS.iter().any(|(n, _)| *n == prefix)
+                        && !matches!(prefix.as_str(), "nofilter" | "resolve" | "q");
+                    prompt = Prompt::new(&if takes_arg {
+                        format!("{prefix} ")
+                    } else {
+                        prefix
+                    });
+                } else if prefix.len() > prompt.text().trim_start().len() {
+                    prompt = Prompt::new(&prefix);
+                }
+                prompt.candidates = completions(state, &prompt.text());
+                state.modal = Some(Modal::Palette(prompt));
+                Vec::new()
+            }
+            _ => {
+                prompt.input.input(key);
+                prompt.candidates = completions(state, &prompt.text());
+                state.modal = Some(Modal::Palette(prompt));
+                Vec::new()
+            }
+        },
+        Some(Modal::Filter {
+            mut prompt,
+            previous,
+        }) => match key.code {
+            KeyCode::Esc => {
+                state.pane_mut(state.focus).set_filter(previous);
+                Vec::new()
+            }
+            KeyCode::Enter => {
+                after_filter_change(state);
+                Vec::new()
+            }
+            _ => {
+                prompt.input.input(key);
+                let filter = TextFilter::new(&prompt.text());
+                if filter != state.pane(state.focus).list().filter {
+                    state.pane_mut(state.focus).set_filter(filter);
+                    after_filter_change(state);
+                }
+                state.modal = Some(Modal::Filter { prompt, previous });
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn completions(state: &AppState, line: &str) -> Vec<String> {
+    let themes: Vec<String> = state.themes.iter().map(|t| t.name.clone()).collect();
+    let runbooks: Vec<String> = state.runbook.library.iter().map(|r| r.id.clone()).collect();
+    palette::complete(
+        line,
+        &CompletionContext {
+            themes: &themes,
+            runbooks: &runbooks,
+        },
+    )
+}
+
+/// After a filter changes, Logs and Timeline keep following the newest match.
+fn after_filter_change(state: &mut AppState) {
+    let follow = match state.focus {
+        PaneId::Logs => state.logs.follow,
+        PaneId::Timeline => state.timeline.follow,
+        _ => false,
+    };
+    if follow {
+        let rows = focused_rows(state);
+        let pane = state.pane_mut(state.focus);
+        let len = pane.visible_len();
+        pane.list_mut().cursor.bottom(len, rows);
+    }
+}
+
+/// Visible list rows of the focused pane at the current size.
+fn focused_rows(state: &AppState) -> usize {
+    layout::list_rows(state.viewport, state.focus, state.zoomed)
+}
+
+pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
+    match action {
+        Action::Quit if state.incident_open() => {
+            state.modal = Some(Modal::ConfirmQuit);
+        }
+        Action::Quit | Action::ForceQuit => return vec![Effect::Quit],
+        Action::Suspend => return vec![Effect::Suspend],
+        Action::Help => state.modal = Some(Modal::Help { scroll: 0 }),
+        Action::CommandPalette => {
+            let mut prompt = Prompt::new("");
+            prompt.candidates = completions(state, "");
+            state.modal = Some(Modal::Palette(prompt));
+        }
+        Action::Filter => {
+            let previous = state.pane(state.focus).list().filter.clone();
+            let prompt = Prompt::new(previous.as_ref().map_or("", TextFilter::text));
+            state.modal = Some(Modal::Filter { prompt, previous });
+        }
+        Action::NextMatch | Action::PrevMatch => {
+            let rows = focused_rows(state);
+            let pane = state.pane_mut(state.focus);
+            if pane.list().filter.is_none() {
+                state.notify(
+                    NoticeLevel::Info,
+                    "no filter in this pane: press / to filter",
+                    now,
+                );
+                return Vec::new();
+            }
+            let len = pane.visible_len();
+            if len == 0 {
+                state.notify(NoticeLevel::Info, "no matches", now);
+                return Vec::new();
+            }
+            let cursor = &mut pane.list_mut().cursor;
+            let next = if action == Action::NextMatch {
+                (cursor.selected + 1) % len
+            } else {
+                (cursor.selected + len - 1) % len
+            };
+            cursor.selected = next;
+            cursor.keep_visible(len, rows);
+            stop_following(state);
+        }
+        Action::FocusNext => state.focus = state.focus.next(),
+        Action::FocusPrev => state.focus = state.focus.prev(),
+        Action::Focus(pane) => state.focus = pane,
+        Action::Zoom => state.zoomed = !state.zoomed,
+        Action::Back => {
+            if state.zoomed {
+                state.zoomed = false;
+            } else if state.pane(state.focus).list().filter.is_some() {
+                state.pane_mut(state.focus).set_filter(None);
+                after_filter_change(state);
+            } else {
+                state.notice = None;
+            }
+        }
+        Action::Down => navigate(state, |c, len, rows| c.move_by(1, len, rows)),
+        Action::Up => navigate(state, |c, len, rows| c.move_by(-1, len, rows)),
+        Action::HalfPageDown => navigate(state, |c, len, rows| {
+            c.move_by((rows / 2).max(1) as isize, len, rows)
+        }),
+        Action::HalfPageUp => navigate(state, |c, len, rows| {
+            c.move_by(-((rows / 2).max(1) as isize), len, rows)
+        }),
+        Action::PageDown => navigate(state, |c, len, rows| {
+            c.move_by(rows.max(1) as isize, len, rows)
+        }),
+        Action::PageUp => navigate(state, |c, len, rows| {
+            c.move_by(-(rows.max(1) as isize), len, rows)
+        }),
+        Action::Top => navigate(state, |c, _, _| c.top()),
+        Action::Bottom => {
+            navigate(state, |c, len, rows| c.bottom(len, rows));
+            match state.focus {
+                PaneId::Logs => state.logs.follow = true,
+                PaneId::Timeline => state.timeline.follow = true,
+                _ => {}
+            }
+        }
+        Action::RefreshAll => {
+            state.notify(NoticeLevel::Info, "refreshing every source", now);
+            return vec![Effect::RefreshAll];
+        }
+        Action::ToggleTimezone => {
+            state.clock.zone = match state.clock.zone {
+                TimeZoneChoice::Utc => TimeZoneChoice::Local,
+                TimeZoneChoice::Local => TimeZoneChoice::Utc,
+            };
+        }
+        Action::ToggleFollow => {
+            let rows = focused_rows(state);
+            let follow = match state.focus {
+                PaneId::Logs => &mut state.logs.follow,
+                PaneId::Timeline => &mut state.timeline.follow,
+                _ => {
+                    state.notify(
+                        NoticeLevel::Info,
+                        "follow applies to the Logs and Timeline panes",
+                        now,
+                    );
+                    return Vec::new();
+                }
+            };
+            *follow = !*follow;
+            if *follow {
+                let pane = state.pane_mut(state.focus);
+                let len = pane.visible_len();
+                pane.list_mut().cursor.bottom(len, rows);
+            }
+        }
+        Action::ToggleStep => return toggle_step(state, now),
+    }
+    Vec::new()
+}
+
+fn stop_following(state: &mut AppState) {
+    match state.focus {
+        PaneId::Logs => state.logs.follow = false,
+        PaneId::Timeline => state.timeline.follow = false,
+        _ => {}
+    }
+}
+
+fn navigate(state: &mut AppState, step: impl FnOnce(&mut super::list::ListCursor, usize, usize)) {
+    let rows = focused_rows(state);
+    let pane = state.pane_mut(state.focus);
+    let len = pane.visible_len();
+    step(&mut pane.list_mut().cursor, len, rows);
+    let at_bottom = len == 0 || pane.list().cursor.selected + 1 >= len;
+    if !at_bottom {
+        stop_following(state);
+    }
+}
+
+fn keep_cursors_visible(state: &mut AppState) {
+    for pane in PaneId::ALL {
+        let rows = layout::list_rows(state.viewport, pane, state.zoomed && pane == state.focus);
+        let p = state.pane_mut(pane);
+        let len = p.visible_len();
+        p.list_mut().cursor.keep_visible(len, rows);
+    }
+}
+
+fn toggle_step(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    if state.focus != PaneId::Runbook {
+        return Vec::new();
+    }
+    let Some(runbook) = state.runbook.active_runbook() else {
+        state.notify(
+            NoticeLevel::Info,
+            "no runbook shown: :runbook <id> opens one",
+            now,
+        );
+        return Vec::new();
+    };
+    let rows = state.runbook.visible_rows();
+    let Some(step) = rows
+        .get(state.runbook.list.cursor.selected)
+        .and_then(|&i| runbook.steps.get(i))
+    else {
+        return Vec::new();
+    };
+    let Some(incident) = state.incident.as_ref().filter(|i| i.is_open()) else {
+        state.notify(
+            NoticeLevel::Warn,
+            "no open incident: :declare SEV2 <title> first (progress lives in its timeline)",
+            now,
+        );
+        return Vec::new();
+    };
+    let progress = incident.progress(&runbook.id);
+    let current = progress.map_or(StepState::Todo, |p| p.state(&step.id));
+    let next = if current == StepState::Done {
+        StepState::Todo
+    } else {
+        StepState::Done
+    };
+    let mut drafts = Vec::new();
+    if progress.is_none() {
+        drafts.push(human(
+            now,
+            Event::RunbookAttached {
+                runbook: runbook.id.clone(),
+                title: runbook.title.clone(),
+            },
+        ));
+    }
+    drafts.push(human(
+        now,
+        Event::StepChanged {
+            runbook: runbook.id.clone(),
+            step: step.id.clone(),
+            state: next,
+            reason: None,
+        },
+    ));
+    record(drafts)
+}
+
+fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Vec<Effect> {
+    match command {
+        Command::Action(action) => apply_action(state, action, now),
+        Command::Focus(pane) => {
+            state.focus = pane;
+            Vec::new()
+        }
+        Command::Filter(text) => {
+            state
+                .pane_mut(state.focus)
+                .set_filter(TextFilter::new(&text));
+            after_filter_change(state);
+            Vec::new()
+        }
+        Command::ClearFilter => {
+            state.pane_mut(state.focus).set_filter(None);
+            after_filter_change(state);
+            Vec::new()
+        }
+        Command::Theme(name) => {
+            match state.themes.iter().find(|t| t.name == name) {
+                Some(theme) => {
+                    let theme = theme.clone();
+                    state.notify(NoticeLevel::Info, format!("theme {}", theme.name), now);
+                    state.theme = theme;
+                }
+                None => {
+                    let known: Vec<_> = state.themes.iter().map(|t| t.name.as_str()).collect();
+                    state.notify(
+                        NoticeLevel::Warn,
+                        format!("no theme \"{name}\" (known: {})", known.join(", ")),
+                        now,
+                    );
+                }
+            }
+            Vec::new()
+        }
+        Command::Runbook(id) => {
+            let Some(runbook) = state.runbook.find(&id).cloned() else {
+                state.notify(NoticeLevel::Warn, format!("no runbook \"{id}\""), now);
+                return Vec::new();
+            };
+            state.runbook.active = Some(runbook.id.clone());
+            state.runbook.list = Default::default();
+            state.focus = PaneId::Runbook;
+            let attached = state
+                .incident
+                .as_ref()
+                .is_some_and(|i| i.progress(&runbook.id).is_some());
+            if state.incident_open() && !attached {
+                return record(vec![human(
+                    now,
+                    Event::RunbookAttached {
+                        runbook: runbook.id,
+                        title: runbook.title,
+                    },
+                )]);
+            }
+            Vec::new()
+        }
+        Command::Declare { severity, title } => {
+            if state.incident_open() {
+                state.notify(NoticeLevel::Warn, "an incident is already open", now);
+                return Vec::new();
+            }
+            let commander = Some(state.user.clone());
+            record(vec![human(
+                now,
+                Event::IncidentDeclared {
+                    title,
+                    severity,
+                    commander,
+                },
+            )])
+        }
+        Command::Resolve => {
+            if !state.incident_open() {
+                state.notify(NoticeLevel::Warn, "no open incident", now);
+                return Vec::new();
+            }
+            record(vec![human(
+                now,
+                Event::StatusChanged {
+                    status: IncidentStatus::Resolved,
+                },
+            )])
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources
+
+fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
+    let at = update.at;
+    let Some(info) = state.sources.get_mut(update.source.0) else {
+        return Vec::new();
+    };
+    let name = info.name.clone();
+    let was_stale = info.health.is_stale();
+    let mut drafts = Vec::new();
+    let data = match update.result {
+        Err(error) => {
+            if !was_stale {
+                drafts.push(system(
+                    at,
+                    Event::SourceStale {
+                        source: name,
+                        error: error.to_string(),
+                    },
+                ));
+            }
+            info.health.failed(at, error);
+            return record(drafts);
+        }
+        Ok(data) => {
+            info.health.succeeded(at);
+            if was_stale {
+                drafts.push(system(at, Event::SourceRecovered { source: name }));
+            }
+            data
+        }
+    };
+    match data {
+        SourceData::Alerts(alerts) => {
+            let changes = state.alerts.apply_snapshot(alerts, at);
+            for a in changes.fired {
+                drafts.push(system(
+                    a.starts_at,
+                    Event::AlertFired {
+                        alertname: a.name().to_string(),
+                        fingerprint: a.fingerprint.clone(),
+                        severity: a.label("severity").unwrap_or("none").to_string(),
+                        summary: a.summary().to_string(),
+                    },
+                ));
+            }
+            for a in changes.resolved {
+                drafts.push(system(
+                    at,
+                    Event::AlertResolved {
+                        alertname: a.name().to_string(),
+                        fingerprint: a.fingerprint.clone(),
+                    },
+                ));
+            }
+            let rows = layout::list_rows(state.viewport, PaneId::Alerts, false);
+            let len = state.alerts.visible_len();
+            state.alerts.list.cursor.keep_visible(len, rows);
+        }
+        SourceData::Signals(readings) => state.signals.readings = readings,
+        SourceData::Slos(observations) => {
+            let exhausted_before: Vec<String> = state
+                .slos
+                .budget_exhausted()
+                .iter()
+                .map(|r| r.spec.name.clone())
+                .collect();
+            let reports = observations.iter().map(slo::evaluate).collect();
+            for (report, before) in state.slos.replace(reports) {
+                let alarming = matches!(report.state, SloState::Page | SloState::Ticket);
+                let was_alarming = matches!(before, Some(SloState::Page | SloState::Ticket));
+                if alarming || was_alarming {
+                    drafts.push(system(at, slo_event(&report, report.state.word())));
+                }
+            }
+            for report in state.slos.reports.iter().filter(|r| r.budget_exhausted()) {
+                if !exhausted_before.contains(&report.spec.name) {
+                    drafts.push(system(at, slo_event(report, "BUDGET EXHAUSTED")));
+                }
+            }
+        }
+        SourceData::Logs(lines) => {
+            state.logs.push(lines);
+            let rows = layout::list_rows(
+                state.viewport,
+                PaneId::Logs,
+                state.zoomed && state.focus == PaneId::Logs,
+            );
+            let len = state.logs.visible_len();
+            if state.logs.follow {
+                state.logs.list.cursor.bottom(len, rows);
+            } else {
+                state.logs.list.cursor.keep_visible(len, rows);
+            }
+        }
+        SourceData::Deploys(deploys) => {
+            for d in state.deploys.merge(deploys) {
+                drafts.push(system(
+                    d.finished_at.unwrap_or(d.started_at),
+                    Event::DeployObserved {
+                        version: d.version.clone(),
+                        environment: d.environment.clone(),
+                        status: d.status.word().to_string(),
+                        rollback: d.kind == crate::domain::deploy::DeployKind::Rollback,
+                    },
+                ));
+            }
+        }
+    }
+    record(drafts)
+}
+
+fn slo_event(report: &slo::SloReport, state: &str) -> Event {
+    Event::SloStateChanged {
+        slo: report.spec.name.clone(),
+        state: state.to_string(),
+        burn_1h: report.burn(slo::BurnWindow::H1),
+        burn_5m: report.burn(slo::BurnWindow::M5),
+        budget_remaining: report.budget_remaining,
+    }
+}
+
+fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
+    state.timeline.insert(entries);
+    state.incident = Incident::from_entries(&state.timeline.entries);
+    if state.runbook.active.is_none()
+        && let Some((id, _)) = state.incident.as_ref().and_then(|i| i.runbooks.first())
+    {
+        state.runbook.active = Some(id.clone());
+    }
+    let rows = layout::list_rows(
+        state.viewport,
+        PaneId::Timeline,
+        state.zoomed && state.focus == PaneId::Timeline,
+    );
+    let len = state.timeline.visible_len();
+    if state.timeline.follow {
+        state.timeline.list.cursor.bottom(len, rows);
+    } else {
+        state.timeline.list.cursor.keep_visible(len, rows);
+    }
+}

@@ -1,0 +1,109 @@
+//! One drawing module per pane. Each builds only the rows that fit, from the pane's state.
+
+pub mod alerts;
+pub mod deploys;
+pub mod logs;
+pub mod runbook;
+pub mod signals;
+pub mod slos;
+pub mod timeline;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::chrome;
+use super::theme::Slot;
+use crate::app::list::ListCursor;
+use crate::app::pane::PaneId;
+use crate::app::state::AppState;
+
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &AppState,
+    pane: PaneId,
+    focused: bool,
+    now: DateTime<Utc>,
+) {
+    let summary = match pane {
+        PaneId::Alerts => alerts::summary(state),
+        PaneId::Slos => slos::summary(state),
+        PaneId::Signals => signals::summary(state),
+        PaneId::Logs => logs::summary(state),
+        PaneId::Deploys => deploys::summary(state),
+        PaneId::Runbook => runbook::summary(state),
+        PaneId::Timeline => timeline::summary(state),
+    };
+    let block = chrome::pane_block(state, pane, focused, &summary, now);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let ctx = Ctx {
+        state,
+        focused,
+        now,
+        width: usize::from(inner.width),
+        height: usize::from(inner.height),
+    };
+    let lines = match pane {
+        PaneId::Alerts => alerts::lines(&ctx),
+        PaneId::Slos => slos::lines(&ctx),
+        PaneId::Signals => signals::lines(&ctx),
+        PaneId::Logs => logs::lines(&ctx),
+        PaneId::Deploys => deploys::lines(&ctx),
+        PaneId::Runbook => runbook::lines(&ctx),
+        PaneId::Timeline => timeline::lines(&ctx),
+    };
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// What a pane's drawing needs: the state, focus, time and the inner size.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub focused: bool,
+    pub now: DateTime<Utc>,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Ctx<'_> {
+    /// A header line in the header style.
+    pub fn header(&self, text: String) -> Line<'static> {
+        Line::from(Span::styled(
+            super::text::fit(&text, self.width),
+            self.state.theme.style(Slot::Header),
+        ))
+    }
+
+    /// The muted one-liner of an empty pane.
+    pub fn empty(&self, text: &str) -> Vec<Line<'static>> {
+        vec![Line::from(Span::styled(
+            format!(" {text}"),
+            self.state.theme.style(Slot::Muted),
+        ))]
+    }
+
+    /// The visible window of rows `len` at `cursor` for `rows` lines, and which index is selected.
+    pub fn window(&self, cursor: ListCursor, len: usize, rows: usize) -> std::ops::Range<usize> {
+        let (start, end) = cursor.window(len, rows);
+        start..end
+    }
+
+    /// Marks a row as selected: a marker in the first column, and the selection style when focused.
+    pub fn select(&self, mut line: Line<'static>, selected: bool) -> Line<'static> {
+        let marker = if selected { "▶" } else { " " };
+        line.spans.insert(
+            0,
+            Span::styled(marker, self.state.theme.style(Slot::BorderFocus)),
+        );
+        if selected && self.focused {
+            line = line.style(self.state.theme.style(Slot::Selection));
+        }
+        line
+    }
+}

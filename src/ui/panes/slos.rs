@@ -1,0 +1,214 @@
+//! Draws the SLOs pane: per SLO its state, budget gauge, burn rate per window with the thresholds
+//! marked, time to exhaustion, and a burn sparkline with deploy markers.
+
+use chrono::Duration;
+use ratatui::text::{Line, Span};
+
+use super::Ctx;
+use crate::app::state::AppState;
+use crate::domain::signal::sparkline;
+use crate::domain::slo::{BurnWindow, PAGE_RULES, SloReport, SloState, TICKET_RULES};
+use crate::domain::timefmt::short_duration;
+use crate::ui::text::fit;
+use crate::ui::theme::Slot;
+
+pub fn summary(state: &AppState) -> String {
+    let frozen = state.slos.budget_exhausted();
+    if let Some(first) = frozen.first() {
+        return format!("BUDGET EXHAUSTED ({}): releases frozen", first.spec.name);
+    }
+    let alarming = state
+        .slos
+        .reports
+        .iter()
+        .filter(|r| matches!(r.state, SloState::Page | SloState::Ticket))
+        .count();
+    if state.slos.reports.is_empty() {
+        String::new()
+    } else {
+        format!("{alarming} of {} burning", state.slos.reports.len())
+    }
+}
+
+pub fn state_slot(s: SloState) -> Slot {
+    match s {
+        SloState::Page => Slot::Crit,
+        SloState::Ticket => Slot::Warn,
+        SloState::Stale => Slot::Stale,
+        SloState::NoData => Slot::NoData,
+        SloState::Ok => Slot::Ok,
+    }
+}
+
+/// The lowest burn-rate threshold that applies to a window (page before ticket).
+fn threshold(window: BurnWindow) -> Option<f64> {
+    PAGE_RULES
+        .iter()
+        .chain(TICKET_RULES.iter())
+        .find(|(long, short, _)| *long == window || *short == window)
+        .map(|(_, _, factor)| *factor)
+}
+
+const LINES_PER_SLO: usize = 4;
+
+pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
+    let state = ctx.state;
+    let rows = state.slos.visible_rows();
+    if rows.is_empty() {
+        return ctx.empty(crate::ui::chrome::empty_message(
+            state,
+            crate::app::pane::PaneId::Slos,
+            "no SLOs configured",
+        ));
+    }
+    let stale = state
+        .sources_of(crate::app::pane::PaneId::Slos)
+        .any(|s| s.health.is_stale());
+    let fit_items = (ctx.height / LINES_PER_SLO).max(1);
+    let mut out = Vec::new();
+    for row in ctx.window(state.slos.list.cursor, rows.len(), fit_items) {
+        let Some(report) = rows.get(row).and_then(|&i| state.slos.reports.get(i)) else {
+            continue;
+        };
+        let selected = row == state.slos.list.cursor.selected;
+        let block = slo_lines(ctx, report, stale);
+        for (n, line) in block.into_iter().enumerate() {
+            out.push(if n == 0 {
+                ctx.select(line, selected)
+            } else {
+                line
+            });
+        }
+    }
+    out
+}
+
+fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static>> {
+    let theme = &ctx.state.theme;
+    let shown_state = if stale && report.state != SloState::NoData {
+        SloState::Stale
+    } else {
+        report.state
+    };
+    let slot = state_slot(shown_state);
+    let objective = format!(
+        "{}% / {}",
+        trim_pct(report.spec.objective * 100.0),
+        short_duration(report.spec.window).trim_end_matches("00h")
+    );
+    let mut head = vec![
+        Span::styled(
+            fit(
+                &format!("{} {}", shown_state.symbol(), shown_state.word()),
+                9,
+            ),
+            theme.style(slot),
+        ),
+        Span::styled(
+            fit(&report.spec.name, 14),
+            theme
+                .style(Slot::Text)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ),
+        Span::styled(fit(&objective, 13), theme.style(Slot::Muted)),
+    ];
+    let budget = report.budget_remaining;
+    let gauge_w = ctx.width.saturating_sub(1 + 9 + 14 + 13 + 34).clamp(6, 30);
+    match budget {
+        Some(r) => {
+            let filled = ((r.clamp(0.0, 1.0)) * gauge_w as f64).round() as usize;
+            let budget_slot = if r <= 0.0 {
+                Slot::Crit
+            } else if r < 0.25 {
+                Slot::Warn
+            } else {
+                Slot::Ok
+            };
+            head.push(Span::styled(
+                format!("▕{}{}▏", "█".repeat(filled), "░".repeat(gauge_w - filled)),
+                theme.style(budget_slot),
+            ));
+            let words = if r <= 0.0 {
+                " budget EXHAUSTED".to_string()
+            } else {
+                format!(" {:.1}% budget left", r * 100.0)
+            };
+            head.push(Span::styled(words, theme.style(budget_slot)));
+        }
+        None => head.push(Span::styled(" budget: no data", theme.style(Slot::NoData))),
+    }
+    if let Some(t) = report.exhaustion.filter(|t| *t < Duration::days(90)) {
+        head.push(Span::styled(
+            format!(" · exhausted in {}", short_duration(t)),
+            theme.style(Slot::Warn),
+        ));
+    }
+    let mut burns = vec![Span::styled("  burn ", theme.style(Slot::Muted))];
+    for window in BurnWindow::ALL.iter().filter(|w| **w != BurnWindow::Full) {
+        let value = report.burn(*window);
+        let limit = threshold(*window);
+        let over = matches!((value, limit), (Some(v), Some(l)) if v >= l);
+        let text = match value {
+            Some(v) if v >= 100.0 => format!("{v:.0}x"),
+            Some(v) => format!("{v:.1}x"),
+            None => "—".to_string(),
+        };
+        let mark = if over { "▲" } else { "" };
+        burns.push(Span::styled(
+            format!("{} ", window.label()),
+            theme.style(Slot::Muted),
+        ));
+        burns.push(Span::styled(
+            format!("{text}{mark}"),
+            theme.style(if over { Slot::Crit } else { Slot::Text }),
+        ));
+        if ctx.width >= 90 {
+            burns.push(Span::styled(
+                format!("/{} ", limit.map_or("-".into(), |l| format!("{l}"))),
+                theme.style(Slot::Muted),
+            ));
+        } else {
+            burns.push(Span::raw(" "));
+        }
+    }
+    let spark_w = ctx
+        .width
+        .saturating_sub(16)
+        .min(report.burn_history.len().max(1));
+    let spark = sparkline(&report.burn_history, spark_w);
+    let mut markers = vec![' '; spark_w];
+    let hour_start = report.at - Duration::hours(1);
+    for deploy in &ctx.state.deploys.deploys {
+        if deploy.started_at > hour_start && deploy.started_at <= report.at && spark_w > 0 {
+            let pos = ((deploy.started_at - hour_start).num_seconds() as f64 / 3600.0
+                * spark_w as f64) as usize;
+            if let Some(m) = markers.get_mut(pos.min(spark_w - 1)) {
+                *m = if deploy.kind == crate::domain::deploy::DeployKind::Rollback {
+                    '↺'
+                } else {
+                    '▼'
+                };
+            }
+        }
+    }
+    vec![
+        Line::from(head),
+        Line::from(burns),
+        Line::from(vec![
+            Span::styled("  1h burn  ", theme.style(Slot::Muted)),
+            Span::styled(spark, theme.style(slot)),
+        ]),
+        Line::from(vec![
+            Span::styled("  deploys  ", theme.style(Slot::Muted)),
+            Span::styled(
+                markers.into_iter().collect::<String>(),
+                theme.style(Slot::StatusAccent),
+            ),
+        ]),
+    ]
+}
+
+fn trim_pct(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
