@@ -10,4 +10,5 @@
 
 pub mod app;
 pub mod domain;
+pub mod sources;
 pub mod ui;

@@ -1,0 +1,6 @@
+//! Everything that brings data in from the world. Each source runs as its own task and sends
+//! `Msg::Source` updates; nothing here touches `AppState`. The simulator behind `warroom demo`
+//! sends exactly the messages the real sources send.
+
+pub mod clock;
+pub mod simulator;

@@ -1,0 +1,691 @@
+//! The simulated service: per-second traffic, errors and latency shaped by the scenario, alert rules
+//! evaluated every second, and the snapshots the pollers would fetch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::rng::SplitMix64;
+use super::script;
+use crate::app::msg::{Msg, SourceData, SourceId, SourceUpdate};
+use crate::domain::alert::{Alert, AlertState};
+use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
+use crate::domain::log::{detect_level, LogLine};
+use crate::domain::sanitize::sanitize;
+use crate::domain::signal::{Direction, SignalReading, SignalSpec, Unit};
+use crate::domain::slo::{BurnWindow, SloObservation, SloSpec, WindowCounts};
+use crate::domain::timeline::{Durability, Event, TimelineEntry};
+
+/// The source ids the simulator reports as.
+#[derive(Debug, Clone, Copy)]
+pub struct SimIds {
+    pub alertmanager: SourceId,
+    pub prometheus: SourceId,
+    pub logs: SourceId,
+    pub deploys: SourceId,
+}
+
+/// Simulated seconds of history before T0.
+const HISTORY: i64 = 3600;
+const DEPLOY_START: i64 = 120;
+const DEPLOY_DONE: i64 = 150;
+const RAMP: i64 = 30;
+/// Seconds between the fast-burn page and the start of the rollback.
+pub const ROLLBACK_DELAY: i64 = 20;
+const ROLLBACK_TAKES: i64 = 20;
+/// Latest rollback start if the fast burn never pages.
+const ROLLBACK_LATEST: i64 = 900;
+const BASE_RATE: f64 = 250.0;
+const BASE_ERR: f64 = 0.0004;
+const PEAK_ERR: f64 = 0.08;
+/// Error ratio of the part of the 30-day window before the simulated history (an earlier incident
+/// already spent about half the budget).
+const PRE_WINDOW_ERR: f64 = 0.00052;
+const BASE_SLOW: f64 = 0.012;
+const PEAK_SLOW: f64 = 0.35;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    total: f64,
+    errors: f64,
+    slow: f64,
+    p95: f64,
+    auth: f64,
+    db: f64,
+    slow_queries: f64,
+    queue: f64,
+}
+
+/// Cumulative sums up to and including a second: total, errors, slow, auth failures, slow queries.
+type Prefix = [f64; 5];
+
+#[derive(Debug, Clone)]
+struct AlertRule {
+    name: &'static str,
+    severity: &'static str,
+    hold: i64,
+    pending_since: Option<i64>,
+    firing_since: Option<i64>,
+}
+
+pub struct Simulator {
+    rng: SplitMix64,
+    start: DateTime<Utc>,
+    ids: SimIds,
+    /// Last simulated second, relative to T0.
+    t: i64,
+    samples: Vec<Sample>,
+    prefix: Vec<Prefix>,
+    rules: Vec<AlertRule>,
+    rollback_at: Option<i64>,
+    deploys: Vec<Deploy>,
+    script: Vec<(i64, &'static str, Event)>,
+    triggered: BTreeMap<&'static str, i64>,
+    entry_seq: u32,
+    logs: Vec<LogLine>,
+    streams: [Arc<str>; 2],
+}
+
+impl Simulator {
+    /// A simulator whose T0 is `start`; the hour before it is simulated now.
+    pub fn new(seed: u64, start: DateTime<Utc>, ids: SimIds) -> Self {
+        let rule = |name, severity, hold| AlertRule { name, severity, hold, pending_since: None, firing_since: None };
+        let mut sim = Self {
+            rng: SplitMix64::new(seed),
+            start,
+            ids,
+            t: -HISTORY - 1,
+            samples: Vec::with_capacity(8192),
+            prefix: Vec::with_capacity(8192),
+            rules: vec![
+                rule("OdinHighErrorRate", "page", 60),
+                rule("OdinErrorBudgetFastBurn", "critical", 0),
+                rule("OdinHighLatencyP95", "warning", 120),
+                rule("OdinQueueBacklog", "info", 60),
+            ],
+            rollback_at: None,
+            deploys: history_deploys(start),
+            script: Vec::new(),
+            triggered: BTreeMap::new(),
+            entry_seq: 0,
+            logs: Vec::new(),
+            streams: ["app".into(), "nginx".into()],
+        };
+        for _ in -HISTORY..=0 {
+            sim.step();
+        }
+        sim.logs.drain(..sim.logs.len().saturating_sub(200));
+        sim
+    }
+
+    pub fn start(&self) -> DateTime<Utc> {
+        self.start
+    }
+
+    /// Simulated seconds since T0.
+    pub fn elapsed(&self) -> i64 {
+        self.t
+    }
+
+    fn at(&self, t: i64) -> DateTime<Utc> {
+        self.start + Duration::seconds(t)
+    }
+
+    /// Everything a poller would have fetched at T0.
+    pub fn initial(&mut self) -> Vec<Msg> {
+        let mut out = self.polls(true);
+        out.extend(self.flush_logs());
+        out
+    }
+
+    /// Simulates up to second `target` and returns the messages produced on the way.
+    pub fn advance_to(&mut self, target: i64) -> Vec<Msg> {
+        let mut out = Vec::new();
+        while self.t < target {
+            self.step();
+            out.extend(self.polls(false));
+            out.extend(self.due_entries());
+        }
+        out.extend(self.flush_logs());
+        out
+    }
+
+    fn index(t: i64) -> usize {
+        (t + HISTORY) as usize
+    }
+
+    /// How far into the incident the service is: 0 healthy, 1 fully broken.
+    fn intensity(&self, t: i64) -> f64 {
+        let rising = ((t - DEPLOY_DONE) as f64 / RAMP as f64).clamp(0.0, 1.0);
+        match self.rollback_at {
+            Some(r) => {
+                let done = r + ROLLBACK_TAKES;
+                rising * (1.0 - ((t - done) as f64 / RAMP as f64).clamp(0.0, 1.0))
+            }
+            None => rising,
+        }
+    }
+
+    fn step(&mut self) {
+        self.t += 1;
+        let t = self.t;
+        let k = self.intensity(t);
+        let rng = &mut self.rng;
+        let total = (BASE_RATE + rng.noise(8.0)).max(1.0);
+        let err_ratio = (BASE_ERR + (PEAK_ERR - BASE_ERR) * k) * (1.0 + rng.noise(0.08));
+        let slow_ratio = (BASE_SLOW + (PEAK_SLOW - BASE_SLOW) * k) * (1.0 + rng.noise(0.05));
+        let sample = Sample {
+            total,
+            errors: (total * err_ratio).max(0.0),
+            slow: (total * slow_ratio).max(0.0),
+            p95: 0.12 + 0.78 * k + rng.noise(0.01),
+            auth: (0.13 + 0.05 * k + rng.noise(0.03)).max(0.0),
+            db: (0.45 + 0.29 * k + rng.noise(0.01)).clamp(0.0, 1.0),
+            slow_queries: (0.013 + 0.11 * k + rng.noise(0.005)).max(0.0),
+            queue: (12.0 + 128.0 * k + rng.noise(3.0)).max(0.0),
+        };
+        let last = self.prefix.last().copied().unwrap_or([0.0; 5]);
+        self.prefix.push([
+            last[0] + sample.total,
+            last[1] + sample.errors,
+            last[2] + sample.slow,
+            last[3] + sample.auth,
+            last[4] + sample.slow_queries,
+        ]);
+        self.samples.push(sample);
+        self.generate_logs(t, &sample, k);
+        if t >= 0 {
+            self.scenario_events(t);
+        }
+        self.evaluate_rules(t);
+    }
+
+    /// Sums over the `secs` seconds ending at `t`; the part before the simulated history is filled
+    /// with the baseline (using `pre_err` as its error ratio).
+    fn window(&self, t: i64, secs: i64, pre_err: f64) -> Prefix {
+        let first = t - secs;
+        let hi = self.prefix.get(Self::index(t)).copied().unwrap_or([0.0; 5]);
+        let stored_from = first.max(-HISTORY - 1);
+        let lo = if stored_from < -HISTORY { [0.0; 5] } else { self.prefix.get(Self::index(stored_from)).copied().unwrap_or([0.0; 5]) };
+        let mut sum = [0.0; 5];
+        for i in 0..5 {
+            sum[i] = hi[i] - lo[i];
+        }
+        let missing = (-HISTORY - 1 - first).max(0) as f64;
+        if missing > 0.0 {
+            let total = missing * BASE_RATE;
+            sum[0] += total;
+            sum[1] += total * pre_err;
+            sum[2] += total * BASE_SLOW;
+            sum[3] += missing * 0.13;
+            sum[4] += missing * 0.013;
+        }
+        sum
+    }
+
+    fn ratio_5m(&self, t: i64) -> f64 {
+        let w = self.window(t, 300, BASE_ERR);
+        w[1] / w[0].max(1.0)
+    }
+
+    fn burn(&self, t: i64, secs: i64) -> f64 {
+        let w = self.window(t, secs, BASE_ERR);
+        w[1] / w[0].max(1.0) / 0.001
+    }
+
+    fn evaluate_rules(&mut self, t: i64) {
+        let sample = self.samples[Self::index(t)];
+        let conditions = [
+            self.ratio_5m(t) > 0.05,
+            self.burn(t, 3600) >= 14.4 && self.burn(t, 300) >= 14.4,
+            sample.p95 > 0.5,
+            sample.queue > 100.0,
+        ];
+        for (rule, cond) in self.rules.iter_mut().zip(conditions) {
+            if cond {
+                let since = *rule.pending_since.get_or_insert(t);
+                if t - since >= rule.hold && rule.firing_since.is_none() {
+                    rule.firing_since = Some(t);
+                }
+            } else {
+                rule.pending_since = None;
+                rule.firing_since = None;
+            }
+        }
+    }
+
+    fn firing_since(&self, name: &str) -> Option<i64> {
+        self.rules.iter().find(|r| r.name == name).and_then(|r| r.firing_since)
+    }
+
+    /// Deploys, rollback and the responders' script, driven by what the alerts do.
+    fn scenario_events(&mut self, t: i64) {
+        if t == DEPLOY_START {
+            self.deploys.push(deploy(self.at(t), "d-142", "1.4.2", "ci-bot", DeployKind::Deploy, None));
+            self.log_line(t, 0, "level=info msg=\"deploy started\" version=1.4.2 strategy=rolling by=ci-bot".into());
+        }
+        if t == DEPLOY_DONE {
+            self.finish_deploy("d-142", t, DeployStatus::Succeeded);
+            self.log_line(t, 0, "level=info msg=\"deploy finished\" version=1.4.2 replicas=6/6".into());
+        }
+        if let Some(page) = self.firing_since("OdinHighErrorRate") {
+            self.trigger("page", page, script::on_page);
+        }
+        let fast = self.firing_since("OdinErrorBudgetFastBurn");
+        if let Some(f) = fast {
+            self.trigger("fast", f, script::on_fast_burn);
+        }
+        if self.rollback_at.is_none() {
+            let due = fast.map(|f| f + ROLLBACK_DELAY).unwrap_or(ROLLBACK_LATEST);
+            if t >= due {
+                self.rollback_at = Some(t);
+                self.deploys.push(deploy(self.at(t), "d-141-rb", "1.4.1", "alice", DeployKind::Rollback, None));
+                self.log_line(t, 0, "level=warn msg=\"rollback started\" from=1.4.2 to=1.4.1 by=alice".into());
+            }
+        }
+        if let Some(r) = self.rollback_at {
+            let done = r + ROLLBACK_TAKES;
+            if t == done {
+                self.finish_deploy("d-141-rb", t, DeployStatus::Succeeded);
+                self.finish_deploy("d-142", t, DeployStatus::RolledBack);
+                self.log_line(t, 0, "level=info msg=\"rollback finished\" version=1.4.1 replicas=6/6".into());
+                let recovered = done + RAMP;
+                self.trigger("rollback", done, |d| script::on_rollback_done(d, recovered));
+            }
+            let all_clear = t > done
+                && self.firing_since("OdinHighErrorRate").is_none()
+                && self.firing_since("OdinErrorBudgetFastBurn").is_none();
+            if all_clear {
+                self.trigger("clear", t, script::on_all_clear);
+            }
+        }
+        if t == 200 || t == 320 {
+            // Hostile input shows the sanitiser at work: escapes, OSC title/clipboard, bidi override.
+            let ua = if t == 200 { "curl/8.1\x1b]0;owned\x07\x1b[2J\x1b]52;c;cm0gLXJmIC8=\x07" } else { "Mozilla\u{202e}gpj.exe\u{200b}" };
+            self.log_line(t, 1, format!("level=warn msg=\"suspicious user agent\" ua=\"{ua}\" ip=203.0.113.9"));
+        }
+    }
+
+    fn trigger(&mut self, key: &'static str, at: i64, entries: impl FnOnce(i64) -> Vec<(i64, &'static str, Event)>) {
+        if !self.triggered.contains_key(key) {
+            self.triggered.insert(key, at);
+            self.script.extend(entries(at));
+            self.script.sort_by_key(|(t, _, _)| *t);
+        }
+    }
+
+    fn finish_deploy(&mut self, id: &str, t: i64, status: DeployStatus) {
+        let at = self.at(t);
+        if let Some(d) = self.deploys.iter_mut().find(|d| d.id == id) {
+            d.status = status;
+            d.finished_at.get_or_insert(at);
+        }
+    }
+
+    fn due_entries(&mut self) -> Vec<Msg> {
+        let due: Vec<_> = {
+            let split = self.script.partition_point(|(t, _, _)| *t <= self.t);
+            self.script.drain(..split).collect()
+        };
+        if due.is_empty() {
+            return Vec::new();
+        }
+        let entries = due
+            .into_iter()
+            .map(|(t, actor, event)| {
+                self.entry_seq += 1;
+                TimelineEntry {
+                    id: format!("sim-{:04}", self.entry_seq),
+                    occurred_at: self.at(t),
+                    actor: actor.to_string(),
+                    event,
+                    durability: Durability::Durable,
+                }
+            })
+            .collect();
+        vec![Msg::Recorded(entries)]
+    }
+
+    fn log_line(&mut self, t: i64, stream: usize, text: String) {
+        let at = self.at(t) + Duration::milliseconds(self.rng.below(1000) as i64);
+        let ts = at.format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let text = if text.starts_with('{') { text } else { format!("ts={ts} {text}") };
+        let clean = sanitize(&text).into_owned();
+        self.logs.push(LogLine { at, source: self.streams[stream].clone(), level: detect_level(&clean), text: clean });
+    }
+
+    fn generate_logs(&mut self, t: i64, s: &Sample, k: f64) {
+        const ROUTES: [&str; 6] = ["/api/orders", "/api/checkout", "/api/cart", "/api/products", "/api/health", "/login"];
+        let access = 2 + self.rng.below(2);
+        for _ in 0..access {
+            let route = *self.rng.pick(&ROUTES);
+            let broken = k > 0.0 && matches!(route, "/api/orders" | "/api/checkout") && self.rng.unit() < k * 0.35;
+            let status = if broken { *self.rng.pick(&[500, 503, 500]) } else { *self.rng.pick(&[200, 200, 200, 201, 304]) };
+            let dur = if broken { 600.0 + self.rng.unit() * 900.0 } else { 20.0 + self.rng.unit() * (80.0 + 500.0 * k) };
+            let rid = self.rng.hex(12);
+            let level = if status >= 500 { "error" } else { "info" };
+            self.log_line(t, 1, format!("level={level} method=GET path={route} status={status} dur_ms={dur:.1} request_id=req-{rid}"));
+        }
+        let error_lines = (s.errors / 25.0 + self.rng.unit()) as usize;
+        for _ in 0..error_lines.min(4) {
+            let rid = self.rng.hex(12);
+            let at = self.at(t).format("%Y-%m-%dT%H:%M:%S%.3fZ");
+            let (msg, stack) = if k > 0.2 {
+                (
+                    "unhandled exception in checkout",
+                    "java.lang.NullPointerException: discount is null\\n\\tat com.odin.pricing.DiscountService.apply(DiscountService.java:214)\\n\\tat com.odin.orders.CheckoutHandler.handle(CheckoutHandler.java:88)\\n\\tat com.odin.http.Router.dispatch(Router.java:131)",
+                )
+            } else {
+                ("upstream timeout", "java.net.SocketTimeoutException: Read timed out\\n\\tat com.odin.clients.InventoryClient.get(InventoryClient.java:57)")
+            };
+            let version = if self.rollback_at.is_some_and(|r| t >= r + ROLLBACK_TAKES) || t < DEPLOY_DONE { "1.4.1" } else { "1.4.2" };
+            self.log_line(
+                t,
+                0,
+                format!("{{\"ts\":\"{at}\",\"level\":\"error\",\"msg\":\"{msg}\",\"request_id\":\"req-{rid}\",\"version\":\"{version}\",\"route\":\"/api/checkout\",\"stack\":\"{stack}\"}}"),
+            );
+        }
+        if self.rng.unit() < s.slow_queries {
+            let ms = 500.0 + self.rng.unit() * 1500.0;
+            self.log_line(t, 0, format!("level=warn msg=\"slow query\" duration_ms={ms:.0} table=orders query=\"SELECT * FROM orders WHERE customer_id = $1\""));
+        }
+        if t % 60 == 0 {
+            self.log_line(t, 0, format!("level=debug msg=\"pool stats\" db_in_use={:.0}% queue_depth={:.0}", s.db * 100.0, s.queue));
+        }
+    }
+
+    fn flush_logs(&mut self) -> Vec<Msg> {
+        if self.logs.is_empty() {
+            return Vec::new();
+        }
+        let lines = std::mem::take(&mut self.logs);
+        vec![self.update(self.ids.logs, SourceData::Logs(lines))]
+    }
+
+    fn update(&self, source: SourceId, data: SourceData) -> Msg {
+        Msg::Source(SourceUpdate { source, at: self.at(self.t), result: Ok(data) })
+    }
+
+    /// The polls due at the current second: Prometheus and Alertmanager every 15 s, deploys every
+    /// 10 s; everything when `all`.
+    fn polls(&mut self, all: bool) -> Vec<Msg> {
+        let t = self.t;
+        let mut out = Vec::new();
+        if all || t.rem_euclid(15) == 0 {
+            out.push(self.update(self.ids.prometheus, SourceData::Signals(self.signals())));
+            out.push(self.update(self.ids.prometheus, SourceData::Slos(self.slos())));
+        }
+        if all || t.rem_euclid(15) == 5 {
+            out.push(self.update(self.ids.alertmanager, SourceData::Alerts(self.alerts())));
+        }
+        if all || t.rem_euclid(10) == 0 {
+            out.push(self.update(self.ids.deploys, SourceData::Deploys(self.deploys.clone())));
+        }
+        out
+    }
+
+    fn signal_value(&self, name: &str, t: i64) -> f64 {
+        let s = self.samples[Self::index(t)];
+        match name {
+            "5xx ratio" => self.ratio_5m(t),
+            "p95 latency" => s.p95,
+            "auth failures / 5m" => self.window(t, 300, BASE_ERR)[3],
+            "DB connections used" => s.db,
+            "slow queries / 5m" => self.window(t, 300, BASE_ERR)[4],
+            "queue backlog" => s.queue,
+            "disk used" => 0.61 + t as f64 * 1e-7,
+            "TLS cert days left" => 23.0 - t as f64 / 86_400.0,
+            _ => 0.0,
+        }
+    }
+
+    fn signals(&self) -> Vec<SignalReading> {
+        signal_specs()
+            .into_iter()
+            .map(|spec| {
+                let history = (0..120).map(|k| self.signal_value(&spec.name, self.t - 3600 + (k + 1) * 30)).collect();
+                SignalReading { value: Some(self.signal_value(&spec.name, self.t)), history, spec }
+            })
+            .collect()
+    }
+
+    fn slos(&self) -> Vec<SloObservation> {
+        let t = self.t;
+        let at = self.at(t);
+        let counts = |latency: bool| -> Vec<WindowCounts> {
+            BurnWindow::ALL
+                .iter()
+                .map(|&w| {
+                    let secs = w.length(Duration::days(30)).num_seconds();
+                    let pre = if w == BurnWindow::Full { PRE_WINDOW_ERR } else { BASE_ERR };
+                    let sum = self.window(t, secs, pre);
+                    WindowCounts { window: w, bad: if latency { sum[2] } else { sum[1] }, total: sum[0] }
+                })
+                .collect()
+        };
+        let history = |latency: bool, objective: f64| -> Vec<f64> {
+            (0..120)
+                .map(|k| {
+                    let tk = t - 3600 + (k + 1) * 30;
+                    let w = self.window(tk, 300, BASE_ERR);
+                    let bad = if latency { w[2] } else { w[1] };
+                    bad / w[0].max(1.0) / (1.0 - objective)
+                })
+                .collect()
+        };
+        vec![
+            SloObservation {
+                spec: SloSpec { name: "availability".into(), objective: 0.999, window: Duration::days(30) },
+                at,
+                counts: counts(false),
+                burn_history: history(false, 0.999),
+            },
+            SloObservation {
+                spec: SloSpec { name: "latency".into(), objective: 0.95, window: Duration::days(30) },
+                at,
+                counts: counts(true),
+                burn_history: history(true, 0.95),
+            },
+        ]
+    }
+
+    fn alerts(&self) -> Vec<Alert> {
+        let mut out: Vec<Alert> = self
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let since = rule.firing_since?;
+                let (summary, runbook) = match rule.name {
+                    "OdinHighErrorRate" => (format!("5xx ratio is {:.1}% over 5m (page above 5%)", self.ratio_5m(self.t) * 100.0), Some("runbook://high-error-rate")),
+                    "OdinErrorBudgetFastBurn" => (
+                        format!("availability budget burning {:.1}x over 1h and {:.1}x over 5m (page at 14.4x)", self.burn(self.t, 3600), self.burn(self.t, 300)),
+                        Some("runbook://high-error-rate"),
+                    ),
+                    "OdinHighLatencyP95" => (format!("p95 latency {:.0} ms (warn above 500 ms)", self.samples[Self::index(self.t)].p95 * 1000.0), None),
+                    _ => (format!("queue backlog {:.0} jobs", self.samples[Self::index(self.t)].queue), None),
+                };
+                Some(odin_alert(rule.name, rule.severity, self.at(since), summary, runbook, &[]))
+            })
+            .collect();
+        let mut silenced = odin_alert(
+            "NodeDiskPressure",
+            "warning",
+            self.start - Duration::hours(2),
+            "disk 91% full on db-2 (maintenance: log rotation pending)".into(),
+            None,
+            &[("instance", "db-2:9100"), ("service", "postgres")],
+        );
+        silenced.state = AlertState::Silenced;
+        silenced.silenced_by = vec!["5d0c9a1e-maintenance".into()];
+        out.push(silenced);
+        out
+    }
+}
+
+fn odin_alert(name: &str, severity: &str, starts_at: DateTime<Utc>, summary: String, runbook: Option<&str>, extra: &[(&str, &str)]) -> Alert {
+    let mut labels: BTreeMap<String, String> = [("alertname", name), ("severity", severity), ("service", "odin"), ("env", "production"), ("team", "platform")]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    labels.entry("instance".into()).or_insert_with(|| "odin.internal:443".into());
+    let mut annotations = BTreeMap::from([("summary".to_string(), summary)]);
+    if let Some(url) = runbook {
+        annotations.insert("runbook_url".into(), url.into());
+    }
+    Alert {
+        fingerprint: format!("{:016x}", fnv1a(name)),
+        labels,
+        annotations,
+        state: AlertState::Firing,
+        starts_at,
+        generator_url: Some(format!("http://prometheus.internal:9090/graph?g0.expr=ALERTS%7Balertname%3D%22{name}%22%7D")),
+        silenced_by: Vec::new(),
+        inhibited_by: Vec::new(),
+    }
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn deploy(at: DateTime<Utc>, id: &str, version: &str, author: &str, kind: DeployKind, took: Option<i64>) -> Deploy {
+    Deploy {
+        id: id.into(),
+        service: "odin".into(),
+        version: version.into(),
+        environment: "production".into(),
+        author: author.into(),
+        kind,
+        status: if took.is_some() { DeployStatus::Succeeded } else { DeployStatus::InProgress },
+        started_at: at,
+        finished_at: took.map(|s| at + Duration::seconds(s)),
+    }
+}
+
+fn history_deploys(start: DateTime<Utc>) -> Vec<Deploy> {
+    vec![
+        deploy(start - Duration::days(6) - Duration::hours(3), "d-140", "1.4.0", "ci-bot", DeployKind::Deploy, Some(205)),
+        deploy(start - Duration::days(2) - Duration::hours(1), "m-20261120", "migration 0042", "dana", DeployKind::Migration, Some(41)),
+        deploy(start - Duration::days(2), "d-141", "1.4.1", "dana", DeployKind::Deploy, Some(188)),
+    ]
+}
+
+/// The spec's monitoring signals for Odin (OSR "Key signals to collect").
+pub fn signal_specs() -> Vec<SignalSpec> {
+    let spec = |name: &str, unit, warn, crit, direction| SignalSpec { name: name.into(), unit, warn: Some(warn), crit: Some(crit), direction };
+    vec![
+        spec("5xx ratio", Unit::Percent, 0.01, 0.05, Direction::Above),
+        spec("p95 latency", Unit::Seconds, 0.3, 0.5, Direction::Above),
+        spec("auth failures / 5m", Unit::Count, 100.0, 200.0, Direction::Above),
+        spec("DB connections used", Unit::Percent, 0.7, 0.8, Direction::Above),
+        spec("slow queries / 5m", Unit::Count, 20.0, 50.0, Direction::Above),
+        spec("queue backlog", Unit::Count, 100.0, 500.0, Direction::Above),
+        spec("disk used", Unit::Percent, 0.8, 0.9, Direction::Above),
+        spec("TLS cert days left", Unit::Days, 14.0, 3.0, Direction::Below),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::slo::{evaluate, SloState};
+    use chrono::TimeZone;
+
+    fn sim(seed: u64) -> Simulator {
+        let start = Utc.with_ymd_and_hms(2026, 3, 14, 9, 58, 0).single().unwrap_or_default();
+        let ids = SimIds { alertmanager: SourceId(0), prometheus: SourceId(1), logs: SourceId(2), deploys: SourceId(3) };
+        Simulator::new(seed, start, ids)
+    }
+
+    fn alert_names(msgs: &[Msg]) -> Option<Vec<String>> {
+        msgs.iter().rev().find_map(|m| match m {
+            Msg::Source(SourceUpdate { result: Ok(SourceData::Alerts(a)), .. }) => {
+                Some(a.iter().filter(|a| a.state == AlertState::Firing).map(|a| a.name().to_string()).collect())
+            }
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn initial_batch_fills_every_source() {
+        let mut s = sim(1);
+        let msgs = s.initial();
+        let kinds: Vec<&str> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                Msg::Source(SourceUpdate { result: Ok(d), .. }) => Some(match d {
+                    SourceData::Alerts(_) => "alerts",
+                    SourceData::Signals(_) => "signals",
+                    SourceData::Slos(_) => "slos",
+                    SourceData::Logs(_) => "logs",
+                    SourceData::Deploys(_) => "deploys",
+                }),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, ["signals", "slos", "alerts", "deploys", "logs"]);
+    }
+
+    #[test]
+    fn scenario_unfolds_in_order_and_resolves() {
+        let mut s = sim(42);
+        s.initial();
+        let mut page = None;
+        let mut fast = None;
+        let mut all_clear = None;
+        let mut declared = None;
+        let mut peak_5xx: f64 = 0.0;
+        let mut slo_states = Vec::new();
+        for t in (5..=1500).step_by(5) {
+            let msgs = s.advance_to(t);
+            if let Some(names) = alert_names(&msgs) {
+                if page.is_none() && names.iter().any(|n| n == "OdinHighErrorRate") {
+                    page = Some(t);
+                }
+                if fast.is_none() && names.iter().any(|n| n == "OdinErrorBudgetFastBurn") {
+                    fast = Some(t);
+                }
+                if fast.is_some() && all_clear.is_none() && !names.iter().any(|n| n.starts_with("OdinHigh") || n.contains("FastBurn")) {
+                    all_clear = Some(t);
+                }
+            }
+            for m in &msgs {
+                match m {
+                    Msg::Recorded(entries) => {
+                        if entries.iter().any(|e| matches!(e.event, Event::IncidentDeclared { .. })) {
+                            declared = Some(t);
+                        }
+                    }
+                    Msg::Source(SourceUpdate { result: Ok(SourceData::Signals(r)), .. }) => {
+                        peak_5xx = peak_5xx.max(r[0].value.unwrap_or(0.0));
+                    }
+                    Msg::Source(SourceUpdate { result: Ok(SourceData::Slos(o)), .. }) => {
+                        slo_states.push(evaluate(&o[0]).state);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let (page, fast, all_clear, declared) = (page.unwrap_or(0), fast.unwrap_or(0), all_clear.unwrap_or(0), declared.unwrap_or(0));
+        assert!(page > DEPLOY_DONE, "the page follows the deploy: {page}");
+        assert!(declared > page && fast > declared, "declared {declared} between page {page} and fast burn {fast}");
+        assert!(all_clear > fast, "alerts resolve after the rollback: {all_clear}");
+        assert!(all_clear < 20 * 60, "the scenario settles within about 20 minutes: {all_clear}");
+        assert!((0.07..0.09).contains(&peak_5xx), "5xx climbs to about 8%: {peak_5xx}");
+        assert!(slo_states.contains(&SloState::Page), "the availability SLO pages");
+        assert_eq!(slo_states.last(), Some(&SloState::Ok));
+    }
+
+    #[test]
+    fn same_seed_same_story() {
+        let run = |seed| {
+            let mut s = sim(seed);
+            s.initial();
+            format!("{:?}", s.advance_to(600).iter().map(|m| format!("{m:?}")).collect::<Vec<_>>())
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+}
