@@ -1,3 +1,405 @@
-fn main() {
-    println!("Hello, world!");
+//! The `warroom` binary: parses the command line and dispatches. Everything that can fail on bad
+//! input (config, themes, runbooks) is checked before the terminal is touched.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DurationRound, Utc};
+use clap::Parser;
+use crossterm::event::EventStream;
+use tokio::sync::mpsc;
+
+use warroom::app::msg::SourceKind;
+use warroom::app::runtime::{CHANNEL_CAPACITY, Outcome, ProcessShell, Runtime, RuntimeError};
+use warroom::app::state::{AppState, StateSetup};
+use warroom::cli::{Cli, Command};
+use warroom::config::load::{LoadOptions, Loaded, Problem, load};
+use warroom::config::paths::Paths;
+use warroom::domain::health::SourceHealth;
+use warroom::domain::timefmt::Clock;
+use warroom::sources::clock::TimeSource;
+use warroom::sources::http::{self, HttpPolicy};
+use warroom::sources::simulator;
+use warroom::terminal::{self, OsSignal};
+use warroom::ui::theme::Theme;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let paths = match Paths::resolve(cli.config.clone(), &env) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("warroom: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match &cli.command {
+        Some(Command::Paths) => print_paths(&paths),
+        Some(Command::Check { offline }) => check(&cli, &paths, *offline),
+        Some(Command::Demo { speed, seed }) => cockpit(&cli, &paths, Some((*speed, *seed))),
+        None => cockpit(&cli, &paths, None),
+    }
+}
+
+fn load_config(cli: &Cli, paths: &Paths) -> Result<Loaded, Vec<Problem>> {
+    load(&LoadOptions {
+        paths,
+        theme: cli.theme.as_deref(),
+        env: &env,
+    })
+}
+
+fn report(problems: &[Problem]) {
+    eprintln!(
+        "warroom: {} problem{} in the configuration:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        eprintln!("  {p}");
+    }
+}
+
+fn print_paths(paths: &Paths) -> ExitCode {
+    let exists = |p: &std::path::Path| if p.exists() { "" } else { "  (not present)" };
+    println!(
+        "config file   {}{}",
+        paths.config_file.display(),
+        exists(&paths.config_file)
+    );
+    println!(
+        "config dir    {}{}",
+        paths.config_dir.display(),
+        exists(&paths.config_dir)
+    );
+    println!(
+        "themes dir    {}{}",
+        paths.themes_dir.display(),
+        exists(&paths.themes_dir)
+    );
+    println!("data dir      {}{}", paths.data_dir.display(), exists(&paths.data_dir));
+    println!(
+        "incidents dir {}{}",
+        paths.incidents_dir.display(),
+        exists(&paths.incidents_dir)
+    );
+    println!("log dir       {}{}", paths.log_dir.display(), exists(&paths.log_dir));
+    println!(
+        "log file      {}",
+        paths.log_dir.join("warroom.log.YYYY-MM-DD").display()
+    );
+    ExitCode::SUCCESS
+}
+
+fn check(cli: &Cli, paths: &Paths, offline: bool) -> ExitCode {
+    let loaded = match load_config(cli, paths) {
+        Ok(l) => l,
+        Err(problems) => {
+            report(&problems);
+            return ExitCode::from(2);
+        }
+    };
+    let c = &loaded.config;
+    match &loaded.config_file {
+        Some(f) => println!("config      {} merged over the defaults", f.display()),
+        None => println!(
+            "config      defaults only ({} not present)",
+            paths.config_file.display()
+        ),
+    }
+    println!("service     {} / {}", c.service.name, c.service.environment);
+    println!(
+        "sources     prometheus: {}, alertmanager: {}, logs: {}, deploys: {}, probes: {}",
+        c.prometheus.as_ref().map_or(0, |_| 1),
+        c.alertmanager.len(),
+        c.logs.len(),
+        c.deploys.len(),
+        c.probes.len()
+    );
+    println!("signals     {}, SLOs {}", c.signals.len(), c.slo.len());
+    println!(
+        "theme       {} (of {})",
+        loaded.theme.name,
+        loaded
+            .themes
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "runbooks    {}",
+        loaded
+            .runbooks
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if offline {
+        println!("ok (offline: sources not probed)");
+        return ExitCode::SUCCESS;
+    }
+    let problems = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(probe_sources(&loaded)),
+        Err(e) => vec![format!("cannot start the async runtime: {e}")],
+    };
+    if problems.is_empty() {
+        println!("ok");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "warroom: {} source problem{}:",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
+        for p in &problems {
+            eprintln!("  {p}");
+        }
+        ExitCode::from(2)
+    }
+}
+
+/// Readiness of every HTTP source, concurrently.
+async fn probe_sources(loaded: &Loaded) -> Vec<String> {
+    let c = &loaded.config;
+    let mut targets: Vec<(String, String, Option<std::path::PathBuf>)> = Vec::new();
+    if let Some(p) = &c.prometheus {
+        targets.push((
+            "prometheus".into(),
+            format!("{}/-/ready", p.url.as_deref().unwrap_or("").trim_end_matches('/')),
+            p.ca_file.clone(),
+        ));
+    }
+    for (i, am) in c.alertmanager.iter().enumerate() {
+        targets.push((
+            format!("alertmanager[{i}]"),
+            format!("{}/-/ready", am.url.as_deref().unwrap_or("").trim_end_matches('/')),
+            am.ca_file.clone(),
+        ));
+    }
+    for l in &c.logs {
+        if let Some(loki) = &l.loki {
+            targets.push((
+                format!("logs \"{}\" (loki)", l.name),
+                format!("{}/ready", loki.url.as_deref().unwrap_or("").trim_end_matches('/')),
+                loki.ca_file.clone(),
+            ));
+        }
+    }
+    for p in &c.probes {
+        if let Some(url) = &p.http {
+            targets.push((format!("probe \"{}\"", p.name), url.clone(), None));
+        }
+    }
+    let policy = HttpPolicy {
+        timeout: Duration::from_secs(5),
+        ..HttpPolicy::default()
+    };
+    let checks = targets.into_iter().map(|(name, url, ca)| async move {
+        let client = http::client(&policy, ca.as_deref()).map_err(|e| format!("{name}: {e}"))?;
+        match http::get(&client, &policy, &url, None).await {
+            Ok((status, _)) if status < 400 || status == 401 || status == 403 => {
+                println!("reachable   {name} ({url}): HTTP {status}");
+                Ok(())
+            }
+            Ok((status, _)) => Err(format!("{name}: {url} answered HTTP {status}")),
+            Err(e) => Err(format!("{name}: {url}: {e}")),
+        }
+    });
+    futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect()
+}
+
+fn current_user() -> String {
+    env("USER")
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn setup(loaded: &Loaded, cli: &Cli, demo: Option<f64>) -> StateSetup {
+    let no_color = env("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme: Theme = if no_color {
+        loaded.theme.without_color()
+    } else {
+        loaded.theme.clone()
+    };
+    let themes = loaded
+        .themes
+        .iter()
+        .map(|t| if no_color { t.without_color() } else { t.clone() })
+        .collect();
+    let local_offset = chrono::Local::now().offset().fix();
+    let (service, environment, banner) = match demo {
+        Some(speed) => (
+            "odin".to_string(),
+            "production".to_string(),
+            Some(format!("DEMO ×{speed}")),
+        ),
+        None => (
+            loaded.config.service.name.clone(),
+            loaded.config.service.environment.clone(),
+            None,
+        ),
+    };
+    StateSetup {
+        service,
+        environment,
+        banner,
+        user: current_user(),
+        read_only: cli.read_only,
+        keymap: loaded.keymap.clone(),
+        theme,
+        themes,
+        clock: Clock {
+            zone: loaded.config.ui.timezone,
+            local_offset,
+        },
+        log_cap_bytes: (loaded.config.ui.log_buffer_mib as usize).saturating_mul(1024 * 1024),
+    }
+}
+
+use chrono::Offset;
+
+fn cockpit(cli: &Cli, paths: &Paths, demo: Option<(f64, u64)>) -> ExitCode {
+    let loaded = match load_config(cli, paths) {
+        Ok(l) => l,
+        Err(problems) => {
+            report(&problems);
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = match warroom::logging::init(&paths.log_dir, env("WARROOM_LOG")) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!(
+                "warroom: logging disabled: cannot create {}: {e}",
+                paths.log_dir.display()
+            );
+            None
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warroom: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(run_cockpit(cli, &loaded, demo));
+    terminal::restore();
+    rt.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(Outcome::Quit | Outcome::InputClosed | Outcome::Condition) => ExitCode::SUCCESS,
+        Ok(Outcome::Signal(signal)) => {
+            tracing::info!(?signal, "ended by signal");
+            ExitCode::from(match signal {
+                OsSignal::Hangup => 129,
+                OsSignal::Interrupt => 130,
+                _ => 143,
+            })
+        }
+        Err(RuntimeError::TaskPanicked(what)) => {
+            eprintln!("warroom: stopped because {what}");
+            ExitCode::from(101)
+        }
+        Err(e) => {
+            eprintln!("warroom: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_cockpit(cli: &Cli, loaded: &Loaded, demo: Option<(f64, u64)>) -> Result<Outcome, RuntimeError> {
+    terminal::install_panic_hook();
+    let mut signals = terminal::signals()?;
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let setup = setup(loaded, cli, demo.map(|(speed, _)| speed));
+    let (state, time, simulator) = match demo {
+        Some((speed, seed)) => {
+            let start = Utc::now()
+                .duration_trunc(chrono::Duration::seconds(1))
+                .unwrap_or_else(|_| Utc::now());
+            let (state, sim) = warroom::demo::build(setup, loaded.runbooks.clone(), seed, start);
+            (state, TimeSource::simulated(start, speed), Some((sim, speed)))
+        }
+        None => (live_state(setup, loaded), TimeSource::Real, None),
+    };
+    let terminal = terminal::enter()?;
+    let mut runtime = Runtime::new(state, terminal, time, rx, Box::new(ProcessShell));
+    if let Some((sim, speed)) = simulator {
+        runtime.tasks.spawn(simulator::run(sim, time, speed, tx.clone()));
+    }
+    inject_debug_panic(&mut runtime);
+    let mut input = EventStream::new();
+    let outcome = runtime.run(&mut input, &mut signals).await;
+    runtime.tasks.abort_all();
+    outcome
+}
+
+/// The cockpit on the configured sources. Source pollers are not part of this version yet: each
+/// configured source is listed as disabled so the screen never pretends to have data.
+fn live_state(setup: StateSetup, loaded: &Loaded) -> AppState {
+    let mut state = AppState::new(setup);
+    state.runbook.library = loaded.runbooks.clone();
+    let c = &loaded.config;
+    let not_yet = || SourceHealth::Disabled {
+        reason: "polling not implemented in this version".into(),
+    };
+    let mut add = |kind, name: String| {
+        let id = state.add_source(kind, name);
+        if let Some(s) = state.sources.get_mut(id.0) {
+            s.health = not_yet();
+        }
+    };
+    if c.prometheus.is_some() {
+        add(SourceKind::Prometheus, "prometheus".into());
+    }
+    for (i, am) in c.alertmanager.iter().enumerate() {
+        add(
+            SourceKind::Alertmanager,
+            am.name.clone().unwrap_or_else(|| format!("alertmanager-{}", i + 1)),
+        );
+    }
+    for l in &c.logs {
+        add(SourceKind::Logs, l.name.clone());
+    }
+    for d in &c.deploys {
+        add(SourceKind::Deploys, d.name.clone());
+    }
+    state
+}
+
+/// Debug builds only: `WARROOM_DEBUG_PANIC=task` panics in a background task, `main` in the loop,
+/// shortly after the first frame, so tests can check that the terminal is restored.
+fn inject_debug_panic<B: ratatui::backend::Backend>(runtime: &mut Runtime<B>) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    match env("WARROOM_DEBUG_PANIC").as_deref() {
+        Some("task") => {
+            runtime.tasks.spawn(async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                panic!("injected panic in a background task (WARROOM_DEBUG_PANIC=task)");
+            });
+        }
+        Some("main") => runtime.debug_panic_in_loop = true,
+        _ => {}
+    }
 }

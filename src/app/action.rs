@@ -34,11 +34,7 @@ pub enum Action {
 
 /// (action, config name, description), in the order the help overlay lists them.
 const TABLE: &[(Action, &str, &str)] = &[
-    (
-        Action::Help,
-        "help",
-        "show this help (generated from the live keymap)",
-    ),
+    (Action::Help, "help", "show this help (generated from the live keymap)"),
     (
         Action::CommandPalette,
         "command_palette",
@@ -49,11 +45,7 @@ const TABLE: &[(Action, &str, &str)] = &[
         "filter",
         "filter the focused pane (live; Enter keeps, Esc cancels)",
     ),
-    (
-        Action::NextMatch,
-        "next_match",
-        "select the next match of the filter",
-    ),
+    (Action::NextMatch, "next_match", "select the next match of the filter"),
     (
         Action::PrevMatch,
         "prev_match",
@@ -61,26 +53,14 @@ const TABLE: &[(Action, &str, &str)] = &[
     ),
     (Action::FocusNext, "focus_next", "focus the next pane"),
     (Action::FocusPrev, "focus_prev", "focus the previous pane"),
-    (
-        Action::Focus(PaneId::Alerts),
-        "focus_alerts",
-        "focus the Alerts pane",
-    ),
-    (
-        Action::Focus(PaneId::Slos),
-        "focus_slos",
-        "focus the SLOs pane",
-    ),
+    (Action::Focus(PaneId::Alerts), "focus_alerts", "focus the Alerts pane"),
+    (Action::Focus(PaneId::Slos), "focus_slos", "focus the SLOs pane"),
     (
         Action::Focus(PaneId::Signals),
         "focus_signals",
         "focus the Signals pane",
     ),
-    (
-        Action::Focus(PaneId::Logs),
-        "focus_logs",
-        "focus the Logs pane",
-    ),
+    (Action::Focus(PaneId::Logs), "focus_logs", "focus the Logs pane"),
     (
         Action::Focus(PaneId::Deploys),
         "focus_deploys",
@@ -114,11 +94,7 @@ const TABLE: &[(Action, &str, &str)] = &[
         "bottom",
         "go to the last row (and follow, in Logs and Timeline)",
     ),
-    (
-        Action::HalfPageDown,
-        "half_page_down",
-        "scroll half a page down",
-    ),
+    (Action::HalfPageDown, "half_page_down", "scroll half a page down"),
     (Action::HalfPageUp, "half_page_up", "scroll half a page up"),
     (Action::PageDown, "page_down", "scroll a page down"),
     (Action::PageUp, "page_up", "scroll a page up"),
@@ -138,16 +114,8 @@ const TABLE: &[(Action, &str, &str)] = &[
         "show times in UTC or local time",
     ),
     (Action::RefreshAll, "refresh_all", "poll every source now"),
-    (
-        Action::Suspend,
-        "suspend",
-        "suspend to the shell (fg resumes)",
-    ),
-    (
-        Action::Quit,
-        "quit",
-        "quit (asks first while an incident is open)",
-    ),
+    (Action::Suspend, "suspend", "suspend to the shell (fg resumes)"),
+    (Action::Quit, "quit", "quit (asks first while an incident is open)"),
     (Action::ForceQuit, "force_quit", "quit now"),
 ];
 
@@ -165,17 +133,11 @@ impl Action {
     }
 
     pub fn description(self) -> &'static str {
-        TABLE
-            .iter()
-            .find(|(a, _, _)| *a == self)
-            .map_or("", |(_, _, d)| d)
+        TABLE.iter().find(|(a, _, _)| *a == self).map_or("", |(_, _, d)| d)
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
-        TABLE
-            .iter()
-            .find(|(_, n, _)| *n == name)
-            .map(|(a, _, _)| *a)
+        TABLE.iter().find(|(_, n, _)| *n == name).map(|(a, _, _)| *a)
     }
 }
 

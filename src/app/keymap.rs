@@ -19,8 +19,7 @@ impl KeyChord {
     pub fn new(code: KeyCode, modifiers: KeyModifiers) -> Self {
         let mut chord = Self {
             code,
-            modifiers: modifiers
-                & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT),
+            modifiers: modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT),
         };
         match chord.code {
             KeyCode::Char(c) if chord.modifiers.contains(KeyModifiers::SHIFT) => {
@@ -30,9 +29,7 @@ impl KeyChord {
                     chord.code = KeyCode::Char(c.to_ascii_uppercase());
                 }
             }
-            KeyCode::Char(c)
-                if chord.modifiers.contains(KeyModifiers::CONTROL) && c.is_ascii_uppercase() =>
-            {
+            KeyCode::Char(c) if chord.modifiers.contains(KeyModifiers::CONTROL) && c.is_ascii_uppercase() => {
                 chord.code = KeyCode::Char(c.to_ascii_lowercase());
             }
             KeyCode::BackTab => chord.modifiers.remove(KeyModifiers::SHIFT),
@@ -193,9 +190,7 @@ pub type RawBindings = Vec<(Option<String>, String, String)>;
 impl Keymap {
     /// The embedded default keymap.
     pub fn defaults() -> Self {
-        let mut keymap = Keymap {
-            bindings: Vec::new(),
-        };
+        let mut keymap = Keymap { bindings: Vec::new() };
         // The defaults are a tested constant; a problem here is a build defect caught by tests.
         let raw = raw_bindings_from_toml(DEFAULT_KEYS).unwrap_or_default();
         let _ = keymap.apply(&raw, "defaults");
@@ -237,8 +232,7 @@ impl Keymap {
                 }
             };
             if action_name == "none" {
-                self.bindings
-                    .retain(|b| !(b.scope == scope && b.chord == chord));
+                self.bindings.retain(|b| !(b.scope == scope && b.chord == chord));
                 continue;
             }
             let Some(action) = Action::from_name(action_name) else {
@@ -248,13 +242,8 @@ impl Keymap {
                 });
                 continue;
             };
-            self.bindings
-                .retain(|b| !(b.scope == scope && b.chord == chord));
-            self.bindings.push(Binding {
-                scope,
-                chord,
-                action,
-            });
+            self.bindings.retain(|b| !(b.scope == scope && b.chord == chord));
+            self.bindings.push(Binding { scope, chord, action });
         }
         problems
     }
@@ -301,9 +290,7 @@ pub fn raw_bindings_from_table(table: &toml::Table) -> (RawBindings, Vec<KeymapP
             toml::Value::Table(inner) => {
                 for (k, v) in inner {
                     match v {
-                        toml::Value::String(action) => {
-                            raw.push((Some(key.clone()), k.clone(), action.clone()))
-                        }
+                        toml::Value::String(action) => raw.push((Some(key.clone()), k.clone(), action.clone())),
                         _ => problems.push(KeymapProblem {
                             path: format!("keys.{key}.\"{k}\""),
                             message: "expected an action name (a string)".into(),
@@ -330,20 +317,14 @@ mod tests {
 
     #[test]
     fn key_strings_parse_and_normalise() {
-        assert_eq!(
-            chord("G"),
-            KeyChord::new(KeyCode::Char('g'), KeyModifiers::SHIFT)
-        );
+        assert_eq!(chord("G"), KeyChord::new(KeyCode::Char('g'), KeyModifiers::SHIFT));
         assert_eq!(chord("shift-g"), chord("G"));
         assert_eq!(
             chord("ctrl-r"),
             KeyChord::new(KeyCode::Char('r'), KeyModifiers::CONTROL)
         );
         assert_eq!(chord("CTRL-R"), chord("ctrl-r"));
-        assert_eq!(
-            chord("shift-tab"),
-            KeyChord::new(KeyCode::BackTab, KeyModifiers::SHIFT)
-        );
+        assert_eq!(chord("shift-tab"), KeyChord::new(KeyCode::BackTab, KeyModifiers::SHIFT));
         assert_eq!(chord("f5").code, KeyCode::F(5));
         assert_eq!(chord("space").code, KeyCode::Char(' '));
         assert_eq!(chord("?").code, KeyCode::Char('?'));
@@ -375,9 +356,7 @@ mod tests {
     #[test]
     fn defaults_parse_completely_and_resolve() {
         let raw = raw_bindings_from_toml(DEFAULT_KEYS).unwrap_or_else(|e| panic!("{e}"));
-        let mut keymap = Keymap {
-            bindings: Vec::new(),
-        };
+        let mut keymap = Keymap { bindings: Vec::new() };
         assert_eq!(keymap.apply(&raw, "defaults"), vec![]);
         assert_eq!(keymap, Keymap::defaults());
         let km = Keymap::defaults();
@@ -386,15 +365,9 @@ mod tests {
             km.resolve(PaneId::Alerts, chord("3")),
             Some(Action::Focus(PaneId::Signals))
         );
-        assert_eq!(
-            km.resolve(PaneId::Logs, chord("s")),
-            Some(Action::ToggleFollow)
-        );
+        assert_eq!(km.resolve(PaneId::Logs, chord("s")), Some(Action::ToggleFollow));
         assert_eq!(km.resolve(PaneId::Alerts, chord("s")), None);
-        assert_eq!(
-            km.resolve(PaneId::Runbook, chord("space")),
-            Some(Action::ToggleStep)
-        );
+        assert_eq!(km.resolve(PaneId::Runbook, chord("space")), Some(Action::ToggleStep));
     }
 
     #[test]
@@ -410,25 +383,13 @@ mod tests {
         ];
         let problems = km.apply(&raw, "keys");
         let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            ["keys.\"hyper-x\"", "keys.\"x\"", "keys.nowhere.\"x\""]
-        );
+        assert_eq!(paths, ["keys.\"hyper-x\"", "keys.\"x\"", "keys.nowhere.\"x\""]);
         assert!(problems[1].message.contains("unknown action \"explode\""));
-        assert_eq!(
-            km.resolve(PaneId::Alerts, chord("ctrl-q")),
-            Some(Action::Quit)
-        );
+        assert_eq!(km.resolve(PaneId::Alerts, chord("ctrl-q")), Some(Action::Quit));
         assert_eq!(km.resolve(PaneId::Alerts, chord("q")), None);
-        assert_eq!(
-            km.resolve(PaneId::Logs, chord("f")),
-            Some(Action::ToggleFollow)
-        );
+        assert_eq!(km.resolve(PaneId::Logs, chord("f")), Some(Action::ToggleFollow));
         // A pane binding wins over a global one in that pane only.
-        km.apply(
-            &vec![(Some("alerts".into()), "j".into(), "top".into())],
-            "keys",
-        );
+        km.apply(&vec![(Some("alerts".into()), "j".into(), "top".into())], "keys");
         assert_eq!(km.resolve(PaneId::Alerts, chord("j")), Some(Action::Top));
         assert_eq!(km.resolve(PaneId::Logs, chord("j")), Some(Action::Down));
     }

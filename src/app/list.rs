@@ -97,13 +97,7 @@ mod tests {
     fn cursor_moves_clamp_and_scroll() {
         let mut c = ListCursor::default();
         c.move_by(5, 20, 4);
-        assert_eq!(
-            c,
-            ListCursor {
-                selected: 5,
-                offset: 2
-            }
-        );
+        assert_eq!(c, ListCursor { selected: 5, offset: 2 });
         c.move_by(100, 20, 4);
         assert_eq!(
             c,
@@ -121,31 +115,16 @@ mod tests {
             }
         );
         c.move_by(-100, 20, 4);
-        assert_eq!(
-            c,
-            ListCursor {
-                selected: 0,
-                offset: 0
-            }
-        );
+        assert_eq!(c, ListCursor { selected: 0, offset: 0 });
         c.bottom(3, 10);
-        assert_eq!(
-            c,
-            ListCursor {
-                selected: 2,
-                offset: 0
-            }
-        );
+        assert_eq!(c, ListCursor { selected: 2, offset: 0 });
         c.move_by(1, 0, 10);
         assert_eq!(c, ListCursor::default());
     }
 
     #[test]
     fn window_follows_selection_for_any_height() {
-        let c = ListCursor {
-            selected: 9,
-            offset: 0,
-        };
+        let c = ListCursor { selected: 9, offset: 0 };
         assert_eq!(c.window(10, 4), (6, 10));
         assert_eq!(c.window(3, 4), (0, 3));
     }

@@ -9,5 +9,6 @@ pub mod msg;
 pub mod palette;
 pub mod pane;
 pub mod panes;
+pub mod runtime;
 pub mod state;
 pub mod update;

@@ -13,10 +13,7 @@ pub enum Command {
     ClearFilter,
     Theme(String),
     Runbook(String),
-    Declare {
-        severity: IncidentSeverity,
-        title: String,
-    },
+    Declare { severity: IncidentSeverity, title: String },
     Resolve,
 }
 
@@ -26,19 +23,10 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
     ("filter", "filter <text>: filter the focused pane"),
     ("nofilter", "nofilter: clear the focused pane's filter"),
     ("theme", "theme <name>: switch the colour theme"),
-    (
-        "runbook",
-        "runbook <id>: show a runbook in the Runbook pane",
-    ),
-    (
-        "declare",
-        "declare [SEV1..SEV4] <title>: declare an incident",
-    ),
+    ("runbook", "runbook <id>: show a runbook in the Runbook pane"),
+    ("declare", "declare [SEV1..SEV4] <title>: declare an incident"),
     ("resolve", "resolve: mark the open incident resolved"),
-    (
-        "q",
-        "q: quit (asks first while an incident is open); q! quits now",
-    ),
+    ("q", "q: quit (asks first while an incident is open); q! quits now"),
 ];
 
 /// What completion may offer besides fixed names.
@@ -167,15 +155,9 @@ mod tests {
     #[test]
     fn parses_commands_and_reports_mistakes() {
         assert_eq!(parse("q"), Ok(Command::Action(Action::Quit)));
-        assert_eq!(
-            parse("refresh_all"),
-            Ok(Command::Action(Action::RefreshAll))
-        );
+        assert_eq!(parse("refresh_all"), Ok(Command::Action(Action::RefreshAll)));
         assert_eq!(parse(" focus logs "), Ok(Command::Focus(PaneId::Logs)));
-        assert_eq!(
-            parse("filter level=error"),
-            Ok(Command::Filter("level=error".into()))
-        );
+        assert_eq!(parse("filter level=error"), Ok(Command::Filter("level=error".into())));
         assert_eq!(
             parse("declare SEV2 odin 5xx"),
             Ok(Command::Declare {

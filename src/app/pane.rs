@@ -25,10 +25,7 @@ impl PaneId {
 
     /// 1-based position, the digit that focuses it.
     pub fn number(self) -> usize {
-        Self::ALL
-            .iter()
-            .position(|p| *p == self)
-            .map_or(0, |i| i + 1)
+        Self::ALL.iter().position(|p| *p == self).map_or(0, |i| i + 1)
     }
 
     pub fn title(self) -> &'static str {

@@ -130,11 +130,7 @@ fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect
                 if candidates.len() == 1 {
                     let takes_arg = palette::ARG_COMMANDS.iter().any(|(n, _)| *n == prefix)
                         && !matches!(prefix.as_str(), "nofilter" | "resolve" | "q");
-                    prompt = Prompt::new(&if takes_arg {
-                        format!("{prefix} ")
-                    } else {
-                        prefix
-                    });
+                    prompt = Prompt::new(&if takes_arg { format!("{prefix} ") } else { prefix });
                 } else if prefix.len() > prompt.text().trim_start().len() {
                     prompt = Prompt::new(&prefix);
                 }
@@ -149,10 +145,7 @@ fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect
                 Vec::new()
             }
         },
-        Some(Modal::Filter {
-            mut prompt,
-            previous,
-        }) => match key.code {
+        Some(Modal::Filter { mut prompt, previous }) => match key.code {
             KeyCode::Esc => {
                 state.pane_mut(state.focus).set_filter(previous);
                 Vec::new()
@@ -229,11 +222,7 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
             let rows = focused_rows(state);
             let pane = state.pane_mut(state.focus);
             if pane.list().filter.is_none() {
-                state.notify(
-                    NoticeLevel::Info,
-                    "no filter in this pane: press / to filter",
-                    now,
-                );
+                state.notify(NoticeLevel::Info, "no filter in this pane: press / to filter", now);
                 return Vec::new();
             }
             let len = pane.visible_len();
@@ -267,18 +256,12 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
         }
         Action::Down => navigate(state, |c, len, rows| c.move_by(1, len, rows)),
         Action::Up => navigate(state, |c, len, rows| c.move_by(-1, len, rows)),
-        Action::HalfPageDown => navigate(state, |c, len, rows| {
-            c.move_by((rows / 2).max(1) as isize, len, rows)
-        }),
+        Action::HalfPageDown => navigate(state, |c, len, rows| c.move_by((rows / 2).max(1) as isize, len, rows)),
         Action::HalfPageUp => navigate(state, |c, len, rows| {
             c.move_by(-((rows / 2).max(1) as isize), len, rows)
         }),
-        Action::PageDown => navigate(state, |c, len, rows| {
-            c.move_by(rows.max(1) as isize, len, rows)
-        }),
-        Action::PageUp => navigate(state, |c, len, rows| {
-            c.move_by(-(rows.max(1) as isize), len, rows)
-        }),
+        Action::PageDown => navigate(state, |c, len, rows| c.move_by(rows.max(1) as isize, len, rows)),
+        Action::PageUp => navigate(state, |c, len, rows| c.move_by(-(rows.max(1) as isize), len, rows)),
         Action::Top => navigate(state, |c, _, _| c.top()),
         Action::Bottom => {
             navigate(state, |c, len, rows| c.bottom(len, rows));
@@ -304,11 +287,7 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
                 PaneId::Logs => &mut state.logs.follow,
                 PaneId::Timeline => &mut state.timeline.follow,
                 _ => {
-                    state.notify(
-                        NoticeLevel::Info,
-                        "follow applies to the Logs and Timeline panes",
-                        now,
-                    );
+                    state.notify(NoticeLevel::Info, "follow applies to the Logs and Timeline panes", now);
                     return Vec::new();
                 }
             };
@@ -357,11 +336,7 @@ fn toggle_step(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         return Vec::new();
     }
     let Some(runbook) = state.runbook.active_runbook() else {
-        state.notify(
-            NoticeLevel::Info,
-            "no runbook shown: :runbook <id> opens one",
-            now,
-        );
+        state.notify(NoticeLevel::Info, "no runbook shown: :runbook <id> opens one", now);
         return Vec::new();
     };
     let rows = state.runbook.visible_rows();
@@ -416,9 +391,7 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
             Vec::new()
         }
         Command::Filter(text) => {
-            state
-                .pane_mut(state.focus)
-                .set_filter(TextFilter::new(&text));
+            state.pane_mut(state.focus).set_filter(TextFilter::new(&text));
             after_filter_change(state);
             Vec::new()
         }

@@ -61,8 +61,7 @@ impl Alert {
     }
 
     pub fn severity(&self) -> Severity {
-        self.label("severity")
-            .map_or(Severity::Unknown, Severity::from_label)
+        self.label("severity").map_or(Severity::Unknown, Severity::from_label)
     }
 
     pub fn summary(&self) -> &str {
@@ -107,10 +106,7 @@ impl AlertBook {
     /// absent from it become resolved at `at` and stay listed.
     pub fn apply_snapshot(&mut self, snapshot: Vec<Alert>, at: DateTime<Utc>) -> AlertChanges {
         let mut changes = AlertChanges::default();
-        let mut incoming: BTreeMap<String, Alert> = snapshot
-            .into_iter()
-            .map(|a| (a.fingerprint.clone(), a))
-            .collect();
+        let mut incoming: BTreeMap<String, Alert> = snapshot.into_iter().map(|a| (a.fingerprint.clone(), a)).collect();
         for known in &mut self.alerts {
             match incoming.remove(&known.fingerprint) {
                 Some(fresh) => {
@@ -137,18 +133,12 @@ impl AlertBook {
     fn sort_and_trim(&mut self) {
         // Active before resolved, then severity, then the oldest first, then a stable tie-breaker.
         self.alerts.sort_by(|a, b| {
-            (
-                !a.state.is_active(),
-                a.severity(),
-                a.starts_at,
-                &a.fingerprint,
-            )
-                .cmp(&(
-                    !b.state.is_active(),
-                    b.severity(),
-                    b.starts_at,
-                    &b.fingerprint,
-                ))
+            (!a.state.is_active(), a.severity(), a.starts_at, &a.fingerprint).cmp(&(
+                !b.state.is_active(),
+                b.severity(),
+                b.starts_at,
+                &b.fingerprint,
+            ))
         });
         let resolved = self.alerts.len() - self.active_count();
         if resolved > RESOLVED_KEPT {
@@ -181,9 +171,7 @@ pub(crate) mod tests {
     use chrono::TimeZone;
 
     pub fn at(s: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + s, 0)
-            .single()
-            .unwrap_or_default()
+        Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap_or_default()
     }
 
     pub fn alert(fp: &str, name: &str, severity: &str, start: i64) -> Alert {
@@ -221,18 +209,10 @@ pub(crate) mod tests {
         assert_eq!(changes.fired, vec![]);
         let resolved: Vec<_> = changes.resolved.iter().map(Alert::name).collect();
         assert_eq!(resolved, ["Errors", "Old"]);
-        let listed: Vec<_> = book
-            .alerts()
-            .iter()
-            .map(|a| (a.name(), a.state.word()))
-            .collect();
+        let listed: Vec<_> = book.alerts().iter().map(|a| (a.name(), a.state.word())).collect();
         assert_eq!(
             listed,
-            [
-                ("Slow", "FIRING"),
-                ("Errors", "RESOLVED"),
-                ("Old", "RESOLVED")
-            ]
+            [("Slow", "FIRING"), ("Errors", "RESOLVED"), ("Old", "RESOLVED")]
         );
         assert_eq!(book.active_count(), 1);
     }

@@ -59,9 +59,5 @@ impl Deploy {
 
 /// Newest first, ties broken by id so the order is stable.
 pub fn sort_newest_first(deploys: &mut [Deploy]) {
-    deploys.sort_by(|a, b| {
-        b.started_at
-            .cmp(&a.started_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    deploys.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| a.id.cmp(&b.id)));
 }

@@ -88,11 +88,7 @@ impl SourceHealth {
             Self::Fresh { at: ok } => (at, Some(*ok)),
             Self::Loading | Self::Disabled { .. } => (at, None),
         };
-        *self = Self::Stale {
-            since,
-            last_ok,
-            error,
-        };
+        *self = Self::Stale { since, last_ok, error };
     }
 
     pub fn is_stale(&self) -> bool {
@@ -125,11 +121,7 @@ mod tests {
 
     #[test]
     fn stale_keeps_the_first_failure_and_the_last_good_time() {
-        let t = |s: i64| {
-            Utc.timestamp_opt(1_700_000_000 + s, 0)
-                .single()
-                .unwrap_or_default()
-        };
+        let t = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap_or_default();
         let mut h = SourceHealth::Loading;
         h.succeeded(t(0));
         h.failed(t(10), FetchError::new(FetchErrorKind::Timeout, ""));

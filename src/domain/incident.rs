@@ -139,10 +139,7 @@ impl Incident {
     }
 
     pub fn progress(&self, runbook: &str) -> Option<&RunbookProgress> {
-        self.runbooks
-            .iter()
-            .find(|(id, _)| id == runbook)
-            .map(|(_, p)| p)
+        self.runbooks.iter().find(|(id, _)| id == runbook).map(|(_, p)| p)
     }
 }
 
@@ -191,22 +188,17 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
         }
         (Event::RunbookAttached { runbook, .. }, Some(inc)) => {
             if inc.progress(runbook).is_none() {
-                inc.runbooks
-                    .push((runbook.clone(), RunbookProgress::default()));
+                inc.runbooks.push((runbook.clone(), RunbookProgress::default()));
             }
         }
         (
             Event::StepChanged {
-                runbook,
-                step,
-                state,
-                ..
+                runbook, step, state, ..
             },
             Some(inc),
         ) => {
             if inc.progress(runbook).is_none() {
-                inc.runbooks
-                    .push((runbook.clone(), RunbookProgress::default()));
+                inc.runbooks.push((runbook.clone(), RunbookProgress::default()));
             }
             if let Some((_, progress)) = inc.runbooks.iter_mut().find(|(id, _)| id == runbook) {
                 progress.steps.insert(
@@ -242,10 +234,7 @@ mod tests {
     fn entry(s: i64, actor: &str, event: Event) -> TimelineEntry {
         TimelineEntry {
             id: format!("e{s}"),
-            occurred_at: Utc
-                .timestamp_opt(1_700_000_000 + s, 0)
-                .single()
-                .unwrap_or_default(),
+            occurred_at: Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap_or_default(),
             actor: actor.into(),
             event,
             durability: Durability::Durable,
@@ -255,13 +244,7 @@ mod tests {
     #[test]
     fn folding_events_builds_the_incident() {
         let entries = vec![
-            entry(
-                0,
-                "warroom",
-                Event::Note {
-                    text: "before".into(),
-                },
-            ),
+            entry(0, "warroom", Event::Note { text: "before".into() }),
             entry(
                 10,
                 "alice",
@@ -313,14 +296,8 @@ mod tests {
         ];
         let inc = Incident::from_entries(&entries).unwrap_or_else(|| panic!("declared"));
         assert_eq!(inc.severity, IncidentSeverity::Sev1);
-        assert_eq!(
-            inc.roles.get(&Role::Scribe).map(String::as_str),
-            Some("bob")
-        );
-        assert_eq!(
-            inc.progress("rb").map(|p| p.state("scope")),
-            Some(StepState::Done)
-        );
+        assert_eq!(inc.roles.get(&Role::Scribe).map(String::as_str), Some("bob"));
+        assert_eq!(inc.progress("rb").map(|p| p.state("scope")), Some(StepState::Done));
         assert!(!inc.is_open());
         assert_eq!(
             inc.elapsed(entries[6].occurred_at + Duration::hours(1)),

@@ -17,9 +17,7 @@ pub enum LogLevel {
 impl LogLevel {
     pub fn parse(word: &str) -> Self {
         match word.to_ascii_lowercase().as_str() {
-            "error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert" => {
-                Self::Error
-            }
+            "error" | "err" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert" => Self::Error,
             "warn" | "warning" => Self::Warn,
             "info" | "notice" | "information" => Self::Info,
             "debug" | "trace" | "dbg" => Self::Debug,
@@ -169,21 +167,12 @@ mod tests {
     #[test]
     fn levels_and_fields_are_found_in_logfmt_and_json() {
         assert_eq!(detect_level("ts=1 level=error msg=boom"), LogLevel::Error);
-        assert_eq!(
-            detect_level(r#"{"ts":1,"level":"warn","msg":"slow"}"#),
-            LogLevel::Warn
-        );
+        assert_eq!(detect_level(r#"{"ts":1,"level":"warn","msg":"slow"}"#), LogLevel::Warn);
         assert_eq!(detect_level(r#"{"level": "INFO"}"#), LogLevel::Info);
         assert_eq!(detect_level("no level here"), LogLevel::Unknown);
         assert_eq!(detect_level("sublevel=error"), LogLevel::Unknown);
-        assert_eq!(
-            field_value(r#"request_id="r-1 2" x=1"#, "request_id"),
-            Some("r-1 2")
-        );
-        assert_eq!(
-            field_value(r#"{"request_id":"abc","x":1}"#, "request_id"),
-            Some("abc")
-        );
+        assert_eq!(field_value(r#"request_id="r-1 2" x=1"#, "request_id"), Some("r-1 2"));
+        assert_eq!(field_value(r#"{"request_id":"abc","x":1}"#, "request_id"), Some("abc"));
     }
 
     #[test]

@@ -113,10 +113,7 @@ pub fn parse(source: &str) -> Result<Runbook, RunbookError> {
                     message: format!("front matter line is not `key: value`: {line}"),
                 });
             };
-            front.insert(
-                key.trim().to_string(),
-                value.trim().trim_matches('"').to_string(),
-            );
+            front.insert(key.trim().to_string(), value.trim().trim_matches('"').to_string());
         }
         if !closed {
             return Err(RunbookError {
@@ -152,9 +149,7 @@ pub fn parse(source: &str) -> Result<Runbook, RunbookError> {
         {
             let (text, id) = match rest.rfind("{#") {
                 Some(start) if rest.trim_end().ends_with('}') => {
-                    let id = rest[start + 2..rest.trim_end().len() - 1]
-                        .trim()
-                        .to_string();
+                    let id = rest[start + 2..rest.trim_end().len() - 1].trim().to_string();
                     (rest[..start].trim().to_string(), id)
                 }
                 _ => (rest.trim().to_string(), slug(rest)),

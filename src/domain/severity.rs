@@ -83,21 +83,11 @@ mod tests {
         assert_eq!(Severity::from_label("Critical"), Severity::Critical);
         assert_eq!(Severity::from_label("warning"), Severity::Warning);
         assert_eq!(Severity::from_label("bogus"), Severity::Unknown);
-        let mut all = vec![
-            Severity::Info,
-            Severity::Page,
-            Severity::Unknown,
-            Severity::Warning,
-        ];
+        let mut all = vec![Severity::Info, Severity::Page, Severity::Unknown, Severity::Warning];
         all.sort();
         assert_eq!(
             all,
-            vec![
-                Severity::Page,
-                Severity::Warning,
-                Severity::Info,
-                Severity::Unknown
-            ]
+            vec![Severity::Page, Severity::Warning, Severity::Info, Severity::Unknown]
         );
     }
 }

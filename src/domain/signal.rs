@@ -111,9 +111,7 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let tail = &values[values.len().saturating_sub(width)..];
     let finite = tail.iter().copied().filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     tail.iter()
         .map(|&v| {
             if !v.is_finite() {
@@ -167,10 +165,7 @@ mod tests {
         assert_eq!(format_value(Unit::Percent, Some(0.25)), "25.0%");
         assert_eq!(format_value(Unit::Seconds, Some(0.912)), "912ms");
         assert_eq!(format_value(Unit::Count, Some(12_345.0)), "12.3k");
-        assert_eq!(
-            format_value(Unit::Bytes, Some(3.5 * 1024.0 * 1024.0)),
-            "3.5 MiB"
-        );
+        assert_eq!(format_value(Unit::Bytes, Some(3.5 * 1024.0 * 1024.0)), "3.5 MiB");
         assert_eq!(format_value(Unit::Days, Some(23.4)), "23d");
         assert_eq!(format_value(Unit::Count, None), "—");
     }

@@ -174,10 +174,7 @@ pub struct SloReport {
 
 impl SloReport {
     pub fn burn(&self, window: BurnWindow) -> Option<f64> {
-        self.burn
-            .iter()
-            .find(|(w, _)| *w == window)
-            .and_then(|(_, b)| *b)
+        self.burn.iter().find(|(w, _)| *w == window).and_then(|(_, b)| *b)
     }
 
     pub fn budget_exhausted(&self) -> bool {
@@ -202,8 +199,7 @@ pub fn evaluate(observation: &SloObservation) -> SloReport {
         .collect();
     let get = |w: BurnWindow| burn.iter().find(|(x, _)| *x == w).and_then(|(_, b)| *b);
     let budget = get(BurnWindow::Full).map(|full_burn| 1.0 - full_burn);
-    let exhaustion = budget
-        .and_then(|r| get(BurnWindow::H1).and_then(|b| time_to_exhaustion(r, b, spec.window)));
+    let exhaustion = budget.and_then(|r| get(BurnWindow::H1).and_then(|b| time_to_exhaustion(r, b, spec.window)));
     let breached = |rules: &[(BurnWindow, BurnWindow, f64)]| {
         rules.iter().any(|&(long, short, factor)| {
             get(long).is_some_and(|b| b >= factor) && get(short).is_some_and(|b| b >= factor)
@@ -245,10 +241,7 @@ mod tests {
     fn observe(objective: f64, ratios: &[(BurnWindow, f64)]) -> SloObservation {
         SloObservation {
             spec: spec(objective),
-            at: Utc
-                .timestamp_opt(1_700_000_000, 0)
-                .single()
-                .unwrap_or_default(),
+            at: Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default(),
             counts: ratios
                 .iter()
                 .map(|&(window, r)| WindowCounts {
@@ -268,11 +261,7 @@ mod tests {
     #[test]
     fn ratios_and_burn_rates() {
         assert_eq!(error_ratio(5.0, 100.0), Some(0.05));
-        assert_eq!(
-            error_ratio(0.0, 0.0),
-            None,
-            "zero traffic is no data, not healthy"
-        );
+        assert_eq!(error_ratio(0.0, 0.0), None, "zero traffic is no data, not healthy");
         assert_eq!(error_ratio(f64::NAN, 10.0), None);
         assert_eq!(error_ratio(1.0, f64::INFINITY), None);
         assert!((burn_rate(0.0144, 0.999) - 14.4).abs() < 1e-9);
@@ -298,11 +287,7 @@ mod tests {
         type Case = (&'static str, Vec<(BurnWindow, f64)>, SloState);
         let cases: Vec<Case> = vec![
             ("healthy", all(0.0001), SloState::Ok),
-            (
-                "fast burn: 1h and 5m above 14.4x",
-                all(0.02),
-                SloState::Page,
-            ),
+            ("fast burn: 1h and 5m above 14.4x", all(0.02), SloState::Page),
             (
                 "fast burn long window only does not page",
                 vec![
@@ -363,10 +348,7 @@ mod tests {
         let report = evaluate(&observe(0.999, &ratios));
         assert!((report.budget_remaining.unwrap_or(0.0) - 0.6).abs() < 1e-9);
         // 60 % left at 10x: 30d * 0.6 / 10 = 43.2h.
-        assert_eq!(
-            report.exhaustion,
-            Some(Duration::seconds((43.2 * 3600.0) as i64))
-        );
+        assert_eq!(report.exhaustion, Some(Duration::seconds((43.2 * 3600.0) as i64)));
         assert_eq!(report.burn(BurnWindow::M5).map(|b| b.round()), Some(10.0));
     }
 }

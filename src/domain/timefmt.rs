@@ -5,12 +5,7 @@ use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
 /// "7s", "4m12s", "2h05m", "3d04h": at most two units, never negative.
 pub fn short_duration(d: Duration) -> String {
     let secs = d.num_seconds().max(0);
-    let (days, hours, mins, s) = (
-        secs / 86_400,
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60,
-    );
+    let (days, hours, mins, s) = (secs / 86_400, (secs / 3600) % 24, (secs / 60) % 60, secs % 60);
     if days > 0 {
         format!("{days}d{hours:02}h")
     } else if hours > 0 {
@@ -57,10 +52,7 @@ impl Clock {
     pub fn hms(&self, t: DateTime<Utc>) -> String {
         match self.zone {
             TimeZoneChoice::Utc => t.format("%H:%M:%SZ").to_string(),
-            TimeZoneChoice::Local => t
-                .with_timezone(&self.local_offset)
-                .format("%H:%M:%S")
-                .to_string(),
+            TimeZoneChoice::Local => t.with_timezone(&self.local_offset).format("%H:%M:%S").to_string(),
         }
     }
 
@@ -68,10 +60,7 @@ impl Clock {
     pub fn hm(&self, t: DateTime<Utc>) -> String {
         match self.zone {
             TimeZoneChoice::Utc => t.format("%H:%MZ").to_string(),
-            TimeZoneChoice::Local => t
-                .with_timezone(&self.local_offset)
-                .format("%H:%M")
-                .to_string(),
+            TimeZoneChoice::Local => t.with_timezone(&self.local_offset).format("%H:%M").to_string(),
         }
     }
 }
@@ -85,10 +74,7 @@ mod tests {
         assert_eq!(short_duration(Duration::seconds(7)), "7s");
         assert_eq!(short_duration(Duration::seconds(252)), "4m12s");
         assert_eq!(short_duration(Duration::seconds(7500)), "2h05m");
-        assert_eq!(
-            short_duration(Duration::seconds(3 * 86_400 + 4 * 3600 + 5)),
-            "3d04h"
-        );
+        assert_eq!(short_duration(Duration::seconds(3 * 86_400 + 4 * 3600 + 5)), "3d04h");
         assert_eq!(short_duration(Duration::seconds(-5)), "0s");
     }
 }

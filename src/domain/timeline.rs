@@ -104,9 +104,7 @@ impl Event {
     /// The short category shown in the timeline's kind column.
     pub fn category(&self) -> &'static str {
         match self {
-            Self::IncidentDeclared { .. }
-            | Self::StatusChanged { .. }
-            | Self::SeverityChanged { .. } => "incident",
+            Self::IncidentDeclared { .. } | Self::StatusChanged { .. } | Self::SeverityChanged { .. } => "incident",
             Self::RoleAssigned { .. } => "role",
             Self::Milestone { .. } => "milestone",
             Self::Note { .. } => "note",
@@ -175,10 +173,7 @@ impl Event {
             Self::SourceRecovered { source } => format!("{source} recovered"),
             Self::RunbookAttached { title, .. } => format!("runbook attached: {title}"),
             Self::StepChanged {
-                step,
-                state,
-                reason,
-                ..
+                step, state, reason, ..
             } => match reason {
                 Some(r) => format!("step {step} {}: {r}", state.word()),
                 None => format!("step {step} {}", state.word()),
@@ -191,8 +186,7 @@ impl Event {
                 budget_remaining,
             } => {
                 let fmt = |b: &Option<f64>| b.map_or("—".to_string(), |b| format!("{b:.1}x"));
-                let budget =
-                    budget_remaining.map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0));
+                let budget = budget_remaining.map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0));
                 format!(
                     "SLO {slo} → {state} (burn 1h {}, 5m {}, budget left {budget})",
                     fmt(burn_1h),

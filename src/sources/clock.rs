@@ -7,12 +7,20 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub enum TimeSource {
     Real,
-    Simulated { start: DateTime<Utc>, started: Instant, speed: f64 },
+    Simulated {
+        start: DateTime<Utc>,
+        started: Instant,
+        speed: f64,
+    },
 }
 
 impl TimeSource {
     pub fn simulated(start: DateTime<Utc>, speed: f64) -> Self {
-        Self::Simulated { start, started: Instant::now(), speed }
+        Self::Simulated {
+            start,
+            started: Instant::now(),
+            speed,
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -3,4 +3,5 @@
 //! sends exactly the messages the real sources send.
 
 pub mod clock;
+pub mod http;
 pub mod simulator;

@@ -13,13 +13,7 @@ use crate::domain::health::SourceHealth;
 use crate::domain::timefmt::short_duration;
 
 /// The pane's block. `summary` is a short count shown after the title ("3 firing").
-pub fn pane_block(
-    state: &AppState,
-    pane: PaneId,
-    focused: bool,
-    summary: &str,
-    now: DateTime<Utc>,
-) -> Block<'static> {
+pub fn pane_block(state: &AppState, pane: PaneId, focused: bool, summary: &str, now: DateTime<Utc>) -> Block<'static> {
     let theme = &state.theme;
     let title_style = if focused {
         theme.style(Slot::TitleFocus)
@@ -32,10 +26,7 @@ pub fn pane_block(
         title_style,
     )];
     if !summary.is_empty() {
-        left.push(Span::styled(
-            format!(" {summary} "),
-            theme.style(Slot::Muted),
-        ));
+        left.push(Span::styled(format!(" {summary} "), theme.style(Slot::Muted)));
     }
     let list = state.pane(pane).list();
     if let Some(filter) = &list.filter {
@@ -46,11 +37,7 @@ pub fn pane_block(
     }
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
         .border_style(if focused {
             theme.style(Slot::BorderFocus)
         } else {
@@ -65,9 +52,7 @@ pub fn pane_block(
 
 /// "✓ 3s", "✗ STALE 2m10s: HTTP 503", "… loading", "– off": the worst source of the pane wins.
 pub fn health_badge(state: &AppState, pane: PaneId, now: DateTime<Utc>) -> Option<Line<'static>> {
-    let worst = state
-        .sources_of(pane)
-        .max_by_key(|s| health_rank(&s.health))?;
+    let worst = state.sources_of(pane).max_by_key(|s| health_rank(&s.health))?;
     let theme = &state.theme;
     let (text, slot) = match &worst.health {
         SourceHealth::Loading => ("… loading".to_string(), Slot::Muted),
@@ -80,10 +65,7 @@ pub fn health_badge(state: &AppState, pane: PaneId, now: DateTime<Utc>) -> Optio
         }
         SourceHealth::Disabled { reason } => (format!("– off: {reason}"), Slot::Muted),
     };
-    Some(Line::from(Span::styled(
-        format!(" {text} "),
-        theme.style(slot),
-    )))
+    Some(Line::from(Span::styled(format!(" {text} "), theme.style(slot))))
 }
 
 fn health_rank(h: &SourceHealth) -> u8 {

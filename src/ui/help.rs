@@ -30,11 +30,7 @@ pub fn rows(keymap: &Keymap) -> Vec<(String, String, bool)> {
         };
         out.push((heading, String::new(), true));
         for action in actions {
-            let keys: Vec<String> = keymap
-                .keys_for(scope, action)
-                .iter()
-                .map(ToString::to_string)
-                .collect();
+            let keys: Vec<String> = keymap.keys_for(scope, action).iter().map(ToString::to_string).collect();
             out.push((keys.join(", "), action.description().to_string(), false));
         }
         out.push((String::new(), String::new(), false));

@@ -35,10 +35,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, _now: DateTim
         );
         frame.render_widget(&textarea, input);
         frame.render_widget(
-            Paragraph::new(Span::styled(
-                " Enter keep · Esc cancel ",
-                theme.style(Slot::Hint),
-            )),
+            Paragraph::new(Span::styled(" Enter keep · Esc cancel ", theme.style(Slot::Hint))),
             help,
         );
         return;
@@ -55,10 +52,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, _now: DateTim
             NoticeLevel::Error => "✗ ERROR: ",
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(
-                format!(" {prefix}{} ", notice.text),
-                theme.style(slot),
-            )),
+            Paragraph::new(Span::styled(format!(" {prefix}{} ", notice.text), theme.style(slot))),
             area,
         );
         return;
@@ -91,10 +85,7 @@ pub fn hints(state: &AppState) -> Line<'static> {
             .chain(state.keymap.keys_for(Scope::Global, action))
             .next();
         if let Some(key) = key {
-            spans.push(Span::styled(
-                key.to_string(),
-                theme.style(Slot::StatusAccent),
-            ));
+            spans.push(Span::styled(key.to_string(), theme.style(Slot::StatusAccent)));
             spans.push(Span::styled(format!(" {label}  "), theme.style(Slot::Hint)));
         }
     }

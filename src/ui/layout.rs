@@ -46,8 +46,7 @@ pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
     let [status, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let [body, hint] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(rest);
     let (tabs, body) = if tabbed && arrangement == Arrangement::Tabs {
-        let [tabs, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+        let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
         (Some(tabs), body)
     } else {
         (None, body)
@@ -55,22 +54,13 @@ pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
     let panes = if tabbed {
         vec![(focus, body)]
     } else if arrangement == Arrangement::Wide {
-        let [left, middle, right] = Layout::horizontal([
-            Constraint::Percentage(36),
-            Constraint::Percentage(40),
-            Constraint::Percentage(24),
-        ])
-        .areas(body);
-        let [alerts, slos, signals] = Layout::vertical([
-            Constraint::Min(6),
-            Constraint::Length(12),
-            Constraint::Length(12),
-        ])
-        .areas(left);
-        let [logs, timeline] =
-            Layout::vertical([Constraint::Min(8), Constraint::Percentage(35)]).areas(middle);
-        let [deploys, runbook] =
-            Layout::vertical([Constraint::Length(10), Constraint::Min(6)]).areas(right);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(64)]).areas(body);
+        let [alerts, slos, signals] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(12), Constraint::Length(12)]).areas(left);
+        let [logs, bottom] = Layout::vertical([Constraint::Min(8), Constraint::Percentage(42)]).areas(right);
+        let [timeline, side] =
+            Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(bottom);
+        let [runbook, deploys] = Layout::vertical([Constraint::Min(4), Constraint::Length(8)]).areas(side);
         vec![
             (PaneId::Alerts, alerts),
             (PaneId::Slos, slos),
@@ -81,9 +71,7 @@ pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
             (PaneId::Timeline, timeline),
         ]
     } else {
-        let [left, right] =
-            Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
-                .areas(body);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)]).areas(body);
         let [alerts, slos, signals, deploys] = Layout::vertical([
             Constraint::Min(5),
             Constraint::Length(8),
@@ -91,12 +79,8 @@ pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
             Constraint::Length(7),
         ])
         .areas(left);
-        let [logs, runbook, timeline] = Layout::vertical([
-            Constraint::Min(6),
-            Constraint::Length(8),
-            Constraint::Length(9),
-        ])
-        .areas(right);
+        let [logs, runbook, timeline] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(8), Constraint::Length(9)]).areas(right);
         vec![
             (PaneId::Alerts, alerts),
             (PaneId::Slos, slos),

@@ -48,10 +48,7 @@ fn render_tabs(frame: &mut Frame<'_>, area: ratatui::layout::Rect, state: &AppSt
     let mut spans = Vec::new();
     for pane in PaneId::ALL {
         let (text, slot) = if pane == state.focus {
-            (
-                format!("▶{} {} ", pane.number(), pane.title()),
-                Slot::TitleFocus,
-            )
+            (format!("▶{} {} ", pane.number(), pane.title()), Slot::TitleFocus)
         } else {
             (format!(" {} {} ", pane.number(), pane.title()), Slot::Muted)
         };

@@ -50,10 +50,8 @@ pub fn render_palette(frame: &mut Frame<'_>, area: Rect, state: &AppState, promp
         .style(theme.style(Slot::Text));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
-    let [input_area, list_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-    let [colon, input_area] =
-        Layout::horizontal([Constraint::Length(2), Constraint::Min(1)]).areas(input_area);
+    let [input_area, list_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let [colon, input_area] = Layout::horizontal([Constraint::Length(2), Constraint::Min(1)]).areas(input_area);
     frame.render_widget(
         Paragraph::new(Span::styled(": ", theme.style(Slot::StatusAccent))),
         colon,
@@ -80,12 +78,7 @@ pub fn render_palette(frame: &mut Frame<'_>, area: Rect, state: &AppState, promp
     frame.render_widget(Paragraph::new(lines), list_area);
 }
 
-pub fn render_confirm_quit(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    state: &AppState,
-    now: DateTime<Utc>,
-) {
+pub fn render_confirm_quit(frame: &mut Frame<'_>, area: Rect, state: &AppState, now: DateTime<Utc>) {
     let theme = &state.theme;
     let popup = centered(area, 60, 7);
     frame.render_widget(Clear, popup);
@@ -121,8 +114,5 @@ pub fn render_confirm_quit(
             Span::styled(" stay (default)", theme.style(Slot::Text)),
         ]),
     ];
-    frame.render_widget(
-        Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), popup);
 }

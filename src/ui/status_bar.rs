@@ -1,5 +1,6 @@
 //! The top line: service and environment, incident state and elapsed time, the clock, one health
-//! mark per source with the age of its data, and mode badges (demo, read-only).
+//! mark per source with the age of its data, and mode badges (demo, read-only). It picks the most
+//! detailed form that fits the width.
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -20,23 +21,59 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, now: DateTime
     );
 }
 
+/// How much detail the bar shows: 0 is everything, 2 the most compact.
+const DETAILS: [u8; 3] = [0, 1, 2];
+
 pub fn line(state: &AppState, now: DateTime<Utc>, width: u16) -> Line<'static> {
+    let width = usize::from(width);
+    for detail in DETAILS {
+        let (spans, badges) = parts(state, now, detail);
+        let used: usize = spans.iter().chain(&badges).map(|s| s.content.width()).sum();
+        if used <= width || detail == 2 {
+            return assemble(state, spans, badges, width);
+        }
+    }
+    Line::default()
+}
+
+fn assemble(
+    state: &AppState,
+    mut spans: Vec<Span<'static>>,
+    badges: Vec<Span<'static>>,
+    width: usize,
+) -> Line<'static> {
+    let used: usize = spans.iter().chain(&badges).map(|s| s.content.width()).sum();
+    if used < width {
+        spans.push(Span::styled(
+            " ".repeat(width - used),
+            state.theme.style(Slot::StatusBar),
+        ));
+    }
+    spans.extend(badges);
+    Line::from(spans)
+}
+
+fn parts(state: &AppState, now: DateTime<Utc>, detail: u8) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
     let theme = &state.theme;
     let bar = theme.style(Slot::StatusBar);
-    let narrow = width < 120;
-    let mut spans = vec![Span::styled(
-        format!(" {} · {} ", state.service, state.environment),
-        theme.style(Slot::StatusAccent),
-    )];
     let sep = || Span::styled("│", bar);
-    spans.push(sep());
+    let service = if detail < 2 {
+        format!(" {} · {} ", state.service, state.environment)
+    } else {
+        format!(" {}·{} ", state.service, state.environment)
+    };
+    let mut spans = vec![Span::styled(service, theme.style(Slot::StatusAccent)), sep()];
     match &state.incident {
         Some(inc) => {
             let slot = if inc.is_open() { Slot::Crit } else { Slot::Ok };
-            let word = if narrow { "INC" } else { "INCIDENT" };
+            let word = match detail {
+                0 => "INCIDENT ",
+                1 => "INC ",
+                _ => "",
+            };
             spans.push(Span::styled(
                 format!(
-                    " {word} {} {} {} ",
+                    " {word}{} {} {} ",
                     inc.severity.word(),
                     inc.status.word(),
                     short_duration(inc.elapsed(now))
@@ -50,16 +87,15 @@ pub fn line(state: &AppState, now: DateTime<Utc>, width: u16) -> Line<'static> {
     spans.push(Span::styled(format!(" {} ", state.clock.hms(now)), bar));
     spans.push(sep());
     for source in &state.sources {
-        let label = if narrow {
-            source.kind.short().to_string()
-        } else {
+        let label = if detail == 0 {
             source.name.clone()
+        } else {
+            source.kind.short().to_string()
         };
         let (mark, slot) = match &source.health {
             SourceHealth::Loading => ("…".to_string(), Slot::StatusBar),
-            SourceHealth::Fresh { at } => {
-                (format!("✓{}", short_duration(now - *at)), Slot::StatusBar)
-            }
+            SourceHealth::Fresh { at } if detail < 2 => (format!("✓{}", short_duration(now - *at)), Slot::StatusBar),
+            SourceHealth::Fresh { .. } => ("✓".to_string(), Slot::StatusBar),
             SourceHealth::Stale { last_ok, .. } => (
                 format!(
                     "✗STALE{}",
@@ -75,28 +111,18 @@ pub fn line(state: &AppState, now: DateTime<Utc>, width: u16) -> Line<'static> {
         spans.push(Span::styled(mark, theme.style(slot)));
     }
     if state.sources.is_empty() {
-        spans.push(Span::styled(" no sources ", bar));
+        spans.push(Span::styled(" no sources", bar));
     }
     spans.push(Span::styled(" ", bar));
     let mut badges = Vec::new();
     if let Some(banner) = &state.banner {
-        badges.push(Span::styled(
-            format!(" {banner} "),
-            theme.style(Slot::StatusAccent),
-        ));
+        badges.push(Span::styled(format!(" {banner} "), theme.style(Slot::StatusAccent)));
     }
     if state.read_only {
-        badges.push(Span::styled(" READ-ONLY ", theme.style(Slot::Warn)));
-    }
-    // Right-align the badges when they fit.
-    let used: usize = spans.iter().map(|s| s.content.width()).sum();
-    let badge_width: usize = badges.iter().map(|s| s.content.width()).sum();
-    if used + badge_width < usize::from(width) {
-        spans.push(Span::styled(
-            " ".repeat(usize::from(width) - used - badge_width),
-            bar,
+        badges.push(Span::styled(
+            if detail < 2 { " READ-ONLY " } else { " RO " },
+            theme.style(Slot::Warn),
         ));
     }
-    spans.extend(badges);
-    Line::from(spans)
+    (spans, badges)
 }

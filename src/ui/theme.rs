@@ -150,13 +150,18 @@ pub struct ThemeProblem {
 pub const BUILTIN: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    (
-        "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
-    ),
+    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
 ];
 
 impl Theme {
+    /// A theme with no styles at all: the last resort if no theme can be loaded.
+    pub fn plain() -> Theme {
+        Theme {
+            name: "plain".into(),
+            slots: BTreeMap::new(),
+        }
+    }
+
     pub fn style(&self, slot: Slot) -> Style {
         self.slots.get(&slot).copied().unwrap_or_default()
     }
@@ -198,10 +203,7 @@ impl Theme {
             let Some(slot) = Slot::from_key(key) else {
                 problems.push(ThemeProblem {
                     key: format!("slots.{key}"),
-                    message: format!(
-                        "unknown slot (known: {})",
-                        Slot::ALL.map(Slot::key).join(", ")
-                    ),
+                    message: format!("unknown slot (known: {})", Slot::ALL.map(Slot::key).join(", ")),
                 });
                 continue;
             };
@@ -213,9 +215,7 @@ impl Theme {
                     Some(c) => style = style.bg(c),
                     None => problems.push(ThemeProblem {
                         key: format!("slots.{key}.{which}"),
-                        message: format!(
-                            "unknown colour \"{value}\" (a name like \"red\", \"#rrggbb\" or 0-255)"
-                        ),
+                        message: format!("unknown colour \"{value}\" (a name like \"red\", \"#rrggbb\" or 0-255)"),
                     }),
                 }
             }
@@ -264,22 +264,13 @@ impl Theme {
                 (*slot, s)
             })
             .collect();
-        slots.insert(
-            Slot::Selection,
-            Style::default().add_modifier(Modifier::REVERSED),
-        );
-        slots.insert(
-            Slot::BorderFocus,
-            Style::default().add_modifier(Modifier::BOLD),
-        );
+        slots.insert(Slot::Selection, Style::default().add_modifier(Modifier::REVERSED));
+        slots.insert(Slot::BorderFocus, Style::default().add_modifier(Modifier::BOLD));
         slots.insert(
             Slot::TitleFocus,
             Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED),
         );
-        slots.insert(
-            Slot::StatusBar,
-            Style::default().add_modifier(Modifier::REVERSED),
-        );
+        slots.insert(Slot::StatusBar, Style::default().add_modifier(Modifier::REVERSED));
         Theme {
             name: self.name.clone(),
             slots,
@@ -288,21 +279,13 @@ impl Theme {
 }
 
 fn line_suffix(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    span.map(|s| {
-        format!(
-            " (line {})",
-            text[..s.start.min(text.len())].lines().count().max(1)
-        )
-    })
-    .unwrap_or_default()
+    span.map(|s| format!(" (line {})", text[..s.start.min(text.len())].lines().count().max(1)))
+        .unwrap_or_default()
 }
 
 /// Colour names, `#rrggbb`, or an index 0-255. "default"/"reset" keeps the terminal's colour.
 pub fn parse_color(value: &str) -> Option<Color> {
-    let v = value
-        .trim()
-        .to_ascii_lowercase()
-        .replace(['_', '-', ' '], "");
+    let v = value.trim().to_ascii_lowercase().replace(['_', '-', ' '], "");
     if let Some(hex) = v.strip_prefix('#') {
         if hex.len() == 6 {
             let n = u32::from_str_radix(hex, 16).ok()?;
@@ -342,8 +325,7 @@ mod tests {
     #[test]
     fn builtin_themes_define_every_slot() {
         for (name, text) in BUILTIN {
-            let theme =
-                Theme::parse(name, text, &|_| None).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+            let theme = Theme::parse(name, text, &|_| None).unwrap_or_else(|p| panic!("{name}: {p:?}"));
             assert_eq!(theme.name, name);
         }
     }
@@ -367,15 +349,11 @@ mod tests {
         .unwrap_or_else(|p| panic!("{p:?}"));
         assert_eq!(
             theme.style(Slot::Ok),
-            Style::default()
-                .fg(Color::Rgb(0, 255, 0))
-                .add_modifier(Modifier::BOLD)
+            Style::default().fg(Color::Rgb(0, 255, 0)).add_modifier(Modifier::BOLD)
         );
         assert_eq!(
             theme.style(Slot::Crit),
-            Theme::builtin("dark")
-                .map(|t| t.style(Slot::Crit))
-                .unwrap_or_default()
+            Theme::builtin("dark").map(|t| t.style(Slot::Crit)).unwrap_or_default()
         );
     }
 
@@ -388,12 +366,7 @@ mod tests {
             assert_eq!(plain.style(slot).fg, None, "{slot:?}");
             assert_eq!(plain.style(slot).bg, None, "{slot:?}");
         }
-        assert!(
-            plain
-                .style(Slot::Selection)
-                .add_modifier
-                .contains(Modifier::REVERSED)
-        );
+        assert!(plain.style(Slot::Selection).add_modifier.contains(Modifier::REVERSED));
     }
 
     #[test]

@@ -35,9 +35,7 @@ impl LogsPane {
     }
 
     fn passes(filter: Option<&TextFilter>, line: &LogLine) -> bool {
-        filter.is_none_or(|f| {
-            f.matches(&line.text) || f.matches(&line.source) || f.matches(line.level.word())
-        })
+        filter.is_none_or(|f| f.matches(&line.text) || f.matches(&line.source) || f.matches(line.level.word()))
     }
 
     pub fn push(&mut self, lines: Vec<LogLine>) {
@@ -118,11 +116,7 @@ mod tests {
         pane.push(vec![line("a level=error"), line("b level=info")]);
         pane.set_filter(TextFilter::new("error"));
         assert_eq!(pane.rows(), 1);
-        pane.push(vec![
-            line("c level=error"),
-            line("d level=error"),
-            line("e level=info"),
-        ]);
+        pane.push(vec![line("c level=error"), line("d level=error"), line("e level=info")]);
         // Capacity four: "a" was evicted, so the index holds c and d.
         assert_eq!(pane.rows(), 2);
         assert_eq!(pane.row(0).map(|l| &l.text[..1]), Some("c"));

@@ -15,9 +15,10 @@ impl SignalsPane {
             .iter()
             .enumerate()
             .filter(|(_, r)| {
-                self.list.filter.as_ref().is_none_or(|f| {
-                    f.matches(&r.spec.name) || f.matches(r.spec.level(r.value).word())
-                })
+                self.list
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&r.spec.name) || f.matches(r.spec.level(r.value).word()))
             })
             .map(|(i, _)| i)
             .collect()

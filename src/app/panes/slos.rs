@@ -43,10 +43,7 @@ impl SlosPane {
 
     /// Whether any SLO has used up its error budget (releases are frozen).
     pub fn budget_exhausted(&self) -> Vec<&SloReport> {
-        self.reports
-            .iter()
-            .filter(|r| r.budget_exhausted())
-            .collect()
+        self.reports.iter().filter(|r| r.budget_exhausted()).collect()
     }
 }
 

@@ -29,9 +29,7 @@ impl TimelinePane {
                 *known = entry;
                 continue;
             }
-            let at = self
-                .entries
-                .partition_point(|e| e.occurred_at <= entry.occurred_at);
+            let at = self.entries.partition_point(|e| e.occurred_at <= entry.occurred_at);
             self.entries.insert(at, entry);
         }
     }
@@ -42,9 +40,7 @@ impl TimelinePane {
             .enumerate()
             .filter(|(_, e)| {
                 self.list.filter.as_ref().is_none_or(|f| {
-                    f.matches(&e.event.summary())
-                        || f.matches(&e.actor)
-                        || f.matches(e.event.category())
+                    f.matches(&e.event.summary()) || f.matches(&e.actor) || f.matches(e.event.category())
                 })
             })
             .map(|(i, _)| i)

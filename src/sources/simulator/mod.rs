@@ -7,7 +7,7 @@ mod model;
 mod rng;
 mod script;
 
-pub use model::{Simulator, SimIds, ROLLBACK_DELAY};
+pub use model::{ROLLBACK_DELAY, SimIds, Simulator};
 
 use std::time::Duration as StdDuration;
 

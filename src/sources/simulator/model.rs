@@ -11,7 +11,7 @@ use super::script;
 use crate::app::msg::{Msg, SourceData, SourceId, SourceUpdate};
 use crate::domain::alert::{Alert, AlertState};
 use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
-use crate::domain::log::{detect_level, LogLine};
+use crate::domain::log::{LogLine, detect_level};
 use crate::domain::sanitize::sanitize;
 use crate::domain::signal::{Direction, SignalReading, SignalSpec, Unit};
 use crate::domain::slo::{BurnWindow, SloObservation, SloSpec, WindowCounts};
@@ -90,7 +90,13 @@ pub struct Simulator {
 impl Simulator {
     /// A simulator whose T0 is `start`; the hour before it is simulated now.
     pub fn new(seed: u64, start: DateTime<Utc>, ids: SimIds) -> Self {
-        let rule = |name, severity, hold| AlertRule { name, severity, hold, pending_since: None, firing_since: None };
+        let rule = |name, severity, hold| AlertRule {
+            name,
+            severity,
+            hold,
+            pending_since: None,
+            firing_since: None,
+        };
         let mut sim = Self {
             rng: SplitMix64::new(seed),
             start,
@@ -207,7 +213,11 @@ impl Simulator {
         let first = t - secs;
         let hi = self.prefix.get(Self::index(t)).copied().unwrap_or([0.0; 5]);
         let stored_from = first.max(-HISTORY - 1);
-        let lo = if stored_from < -HISTORY { [0.0; 5] } else { self.prefix.get(Self::index(stored_from)).copied().unwrap_or([0.0; 5]) };
+        let lo = if stored_from < -HISTORY {
+            [0.0; 5]
+        } else {
+            self.prefix.get(Self::index(stored_from)).copied().unwrap_or([0.0; 5])
+        };
         let mut sum = [0.0; 5];
         for i in 0..5 {
             sum[i] = hi[i] - lo[i];
@@ -262,12 +272,21 @@ impl Simulator {
     /// Deploys, rollback and the responders' script, driven by what the alerts do.
     fn scenario_events(&mut self, t: i64) {
         if t == DEPLOY_START {
-            self.deploys.push(deploy(self.at(t), "d-142", "1.4.2", "ci-bot", DeployKind::Deploy, None));
-            self.log_line(t, 0, "level=info msg=\"deploy started\" version=1.4.2 strategy=rolling by=ci-bot".into());
+            self.deploys
+                .push(deploy(self.at(t), "d-142", "1.4.2", "ci-bot", DeployKind::Deploy, None));
+            self.log_line(
+                t,
+                0,
+                "level=info msg=\"deploy started\" version=1.4.2 strategy=rolling by=ci-bot".into(),
+            );
         }
         if t == DEPLOY_DONE {
             self.finish_deploy("d-142", t, DeployStatus::Succeeded);
-            self.log_line(t, 0, "level=info msg=\"deploy finished\" version=1.4.2 replicas=6/6".into());
+            self.log_line(
+                t,
+                0,
+                "level=info msg=\"deploy finished\" version=1.4.2 replicas=6/6".into(),
+            );
         }
         if let Some(page) = self.firing_since("OdinHighErrorRate") {
             self.trigger("page", page, script::on_page);
@@ -280,8 +299,19 @@ impl Simulator {
             let due = fast.map(|f| f + ROLLBACK_DELAY).unwrap_or(ROLLBACK_LATEST);
             if t >= due {
                 self.rollback_at = Some(t);
-                self.deploys.push(deploy(self.at(t), "d-141-rb", "1.4.1", "alice", DeployKind::Rollback, None));
-                self.log_line(t, 0, "level=warn msg=\"rollback started\" from=1.4.2 to=1.4.1 by=alice".into());
+                self.deploys.push(deploy(
+                    self.at(t),
+                    "d-141-rb",
+                    "1.4.1",
+                    "alice",
+                    DeployKind::Rollback,
+                    None,
+                ));
+                self.log_line(
+                    t,
+                    0,
+                    "level=warn msg=\"rollback started\" from=1.4.2 to=1.4.1 by=alice".into(),
+                );
             }
         }
         if let Some(r) = self.rollback_at {
@@ -289,7 +319,11 @@ impl Simulator {
             if t == done {
                 self.finish_deploy("d-141-rb", t, DeployStatus::Succeeded);
                 self.finish_deploy("d-142", t, DeployStatus::RolledBack);
-                self.log_line(t, 0, "level=info msg=\"rollback finished\" version=1.4.1 replicas=6/6".into());
+                self.log_line(
+                    t,
+                    0,
+                    "level=info msg=\"rollback finished\" version=1.4.1 replicas=6/6".into(),
+                );
                 let recovered = done + RAMP;
                 self.trigger("rollback", done, |d| script::on_rollback_done(d, recovered));
             }
@@ -302,8 +336,16 @@ impl Simulator {
         }
         if t == 200 || t == 320 {
             // Hostile input shows the sanitiser at work: escapes, OSC title/clipboard, bidi override.
-            let ua = if t == 200 { "curl/8.1\x1b]0;owned\x07\x1b[2J\x1b]52;c;cm0gLXJmIC8=\x07" } else { "Mozilla\u{202e}gpj.exe\u{200b}" };
-            self.log_line(t, 1, format!("level=warn msg=\"suspicious user agent\" ua=\"{ua}\" ip=203.0.113.9"));
+            let ua = if t == 200 {
+                "curl/8.1\x1b]0;owned\x07\x1b[2J\x1b]52;c;cm0gLXJmIC8=\x07"
+            } else {
+                "Mozilla\u{202e}gpj.exe\u{200b}"
+            };
+            self.log_line(
+                t,
+                1,
+                format!("level=warn msg=\"suspicious user agent\" ua=\"{ua}\" ip=203.0.113.9"),
+            );
         }
     }
 
@@ -349,23 +391,45 @@ impl Simulator {
 
     fn log_line(&mut self, t: i64, stream: usize, text: String) {
         let at = self.at(t) + Duration::milliseconds(self.rng.below(1000) as i64);
-        let ts = at.format("%Y-%m-%dT%H:%M:%S%.3fZ");
-        let text = if text.starts_with('{') { text } else { format!("ts={ts} {text}") };
         let clean = sanitize(&text).into_owned();
-        self.logs.push(LogLine { at, source: self.streams[stream].clone(), level: detect_level(&clean), text: clean });
+        self.logs.push(LogLine {
+            at,
+            source: self.streams[stream].clone(),
+            level: detect_level(&clean),
+            text: clean,
+        });
     }
 
     fn generate_logs(&mut self, t: i64, s: &Sample, k: f64) {
-        const ROUTES: [&str; 6] = ["/api/orders", "/api/checkout", "/api/cart", "/api/products", "/api/health", "/login"];
+        const ROUTES: [&str; 6] = [
+            "/api/orders",
+            "/api/checkout",
+            "/api/cart",
+            "/api/products",
+            "/api/health",
+            "/login",
+        ];
         let access = 2 + self.rng.below(2);
         for _ in 0..access {
             let route = *self.rng.pick(&ROUTES);
             let broken = k > 0.0 && matches!(route, "/api/orders" | "/api/checkout") && self.rng.unit() < k * 0.35;
-            let status = if broken { *self.rng.pick(&[500, 503, 500]) } else { *self.rng.pick(&[200, 200, 200, 201, 304]) };
-            let dur = if broken { 600.0 + self.rng.unit() * 900.0 } else { 20.0 + self.rng.unit() * (80.0 + 500.0 * k) };
+            let status = if broken {
+                *self.rng.pick(&[500, 503, 500])
+            } else {
+                *self.rng.pick(&[200, 200, 200, 201, 304])
+            };
+            let dur = if broken {
+                600.0 + self.rng.unit() * 900.0
+            } else {
+                20.0 + self.rng.unit() * (80.0 + 500.0 * k)
+            };
             let rid = self.rng.hex(12);
             let level = if status >= 500 { "error" } else { "info" };
-            self.log_line(t, 1, format!("level={level} method=GET path={route} status={status} dur_ms={dur:.1} request_id=req-{rid}"));
+            self.log_line(
+                t,
+                1,
+                format!("level={level} method=GET path={route} status={status} dur_ms={dur:.1} request_id=req-{rid}"),
+            );
         }
         let error_lines = (s.errors / 25.0 + self.rng.unit()) as usize;
         for _ in 0..error_lines.min(4) {
@@ -377,9 +441,16 @@ impl Simulator {
                     "java.lang.NullPointerException: discount is null\\n\\tat com.odin.pricing.DiscountService.apply(DiscountService.java:214)\\n\\tat com.odin.orders.CheckoutHandler.handle(CheckoutHandler.java:88)\\n\\tat com.odin.http.Router.dispatch(Router.java:131)",
                 )
             } else {
-                ("upstream timeout", "java.net.SocketTimeoutException: Read timed out\\n\\tat com.odin.clients.InventoryClient.get(InventoryClient.java:57)")
+                (
+                    "upstream timeout",
+                    "java.net.SocketTimeoutException: Read timed out\\n\\tat com.odin.clients.InventoryClient.get(InventoryClient.java:57)",
+                )
             };
-            let version = if self.rollback_at.is_some_and(|r| t >= r + ROLLBACK_TAKES) || t < DEPLOY_DONE { "1.4.1" } else { "1.4.2" };
+            let version = if self.rollback_at.is_some_and(|r| t >= r + ROLLBACK_TAKES) || t < DEPLOY_DONE {
+                "1.4.1"
+            } else {
+                "1.4.2"
+            };
             self.log_line(
                 t,
                 0,
@@ -391,7 +462,15 @@ impl Simulator {
             self.log_line(t, 0, format!("level=warn msg=\"slow query\" duration_ms={ms:.0} table=orders query=\"SELECT * FROM orders WHERE customer_id = $1\""));
         }
         if t % 60 == 0 {
-            self.log_line(t, 0, format!("level=debug msg=\"pool stats\" db_in_use={:.0}% queue_depth={:.0}", s.db * 100.0, s.queue));
+            self.log_line(
+                t,
+                0,
+                format!(
+                    "level=debug msg=\"pool stats\" db_in_use={:.0}% queue_depth={:.0}",
+                    s.db * 100.0,
+                    s.queue
+                ),
+            );
         }
     }
 
@@ -404,7 +483,11 @@ impl Simulator {
     }
 
     fn update(&self, source: SourceId, data: SourceData) -> Msg {
-        Msg::Source(SourceUpdate { source, at: self.at(self.t), result: Ok(data) })
+        Msg::Source(SourceUpdate {
+            source,
+            at: self.at(self.t),
+            result: Ok(data),
+        })
     }
 
     /// The polls due at the current second: Prometheus and Alertmanager every 15 s, deploys every
@@ -444,8 +527,14 @@ impl Simulator {
         signal_specs()
             .into_iter()
             .map(|spec| {
-                let history = (0..120).map(|k| self.signal_value(&spec.name, self.t - 3600 + (k + 1) * 30)).collect();
-                SignalReading { value: Some(self.signal_value(&spec.name, self.t)), history, spec }
+                let history = (0..120)
+                    .map(|k| self.signal_value(&spec.name, self.t - 3600 + (k + 1) * 30))
+                    .collect();
+                SignalReading {
+                    value: Some(self.signal_value(&spec.name, self.t)),
+                    history,
+                    spec,
+                }
             })
             .collect()
     }
@@ -458,9 +547,17 @@ impl Simulator {
                 .iter()
                 .map(|&w| {
                     let secs = w.length(Duration::days(30)).num_seconds();
-                    let pre = if w == BurnWindow::Full { PRE_WINDOW_ERR } else { BASE_ERR };
+                    let pre = if w == BurnWindow::Full {
+                        PRE_WINDOW_ERR
+                    } else {
+                        BASE_ERR
+                    };
                     let sum = self.window(t, secs, pre);
-                    WindowCounts { window: w, bad: if latency { sum[2] } else { sum[1] }, total: sum[0] }
+                    WindowCounts {
+                        window: w,
+                        bad: if latency { sum[2] } else { sum[1] },
+                        total: sum[0],
+                    }
                 })
                 .collect()
         };
@@ -476,13 +573,21 @@ impl Simulator {
         };
         vec![
             SloObservation {
-                spec: SloSpec { name: "availability".into(), objective: 0.999, window: Duration::days(30) },
+                spec: SloSpec {
+                    name: "availability".into(),
+                    objective: 0.999,
+                    window: Duration::days(30),
+                },
                 at,
                 counts: counts(false),
                 burn_history: history(false, 0.999),
             },
             SloObservation {
-                spec: SloSpec { name: "latency".into(), objective: 0.95, window: Duration::days(30) },
+                spec: SloSpec {
+                    name: "latency".into(),
+                    objective: 0.95,
+                    window: Duration::days(30),
+                },
                 at,
                 counts: counts(true),
                 burn_history: history(true, 0.95),
@@ -497,15 +602,41 @@ impl Simulator {
             .filter_map(|rule| {
                 let since = rule.firing_since?;
                 let (summary, runbook) = match rule.name {
-                    "OdinHighErrorRate" => (format!("5xx ratio is {:.1}% over 5m (page above 5%)", self.ratio_5m(self.t) * 100.0), Some("runbook://high-error-rate")),
-                    "OdinErrorBudgetFastBurn" => (
-                        format!("availability budget burning {:.1}x over 1h and {:.1}x over 5m (page at 14.4x)", self.burn(self.t, 3600), self.burn(self.t, 300)),
+                    "OdinHighErrorRate" => (
+                        format!(
+                            "5xx ratio is {:.1}% over 5m (page above 5%)",
+                            self.ratio_5m(self.t) * 100.0
+                        ),
                         Some("runbook://high-error-rate"),
                     ),
-                    "OdinHighLatencyP95" => (format!("p95 latency {:.0} ms (warn above 500 ms)", self.samples[Self::index(self.t)].p95 * 1000.0), None),
-                    _ => (format!("queue backlog {:.0} jobs", self.samples[Self::index(self.t)].queue), None),
+                    "OdinErrorBudgetFastBurn" => (
+                        format!(
+                            "availability budget burning {:.1}x over 1h and {:.1}x over 5m (page at 14.4x)",
+                            self.burn(self.t, 3600),
+                            self.burn(self.t, 300)
+                        ),
+                        Some("runbook://high-error-rate"),
+                    ),
+                    "OdinHighLatencyP95" => (
+                        format!(
+                            "p95 latency {:.0} ms (warn above 500 ms)",
+                            self.samples[Self::index(self.t)].p95 * 1000.0
+                        ),
+                        None,
+                    ),
+                    _ => (
+                        format!("queue backlog {:.0} jobs", self.samples[Self::index(self.t)].queue),
+                        None,
+                    ),
                 };
-                Some(odin_alert(rule.name, rule.severity, self.at(since), summary, runbook, &[]))
+                Some(odin_alert(
+                    rule.name,
+                    rule.severity,
+                    self.at(since),
+                    summary,
+                    runbook,
+                    &[],
+                ))
             })
             .collect();
         let mut silenced = odin_alert(
@@ -523,13 +654,28 @@ impl Simulator {
     }
 }
 
-fn odin_alert(name: &str, severity: &str, starts_at: DateTime<Utc>, summary: String, runbook: Option<&str>, extra: &[(&str, &str)]) -> Alert {
-    let mut labels: BTreeMap<String, String> = [("alertname", name), ("severity", severity), ("service", "odin"), ("env", "production"), ("team", "platform")]
-        .into_iter()
-        .chain(extra.iter().copied())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    labels.entry("instance".into()).or_insert_with(|| "odin.internal:443".into());
+fn odin_alert(
+    name: &str,
+    severity: &str,
+    starts_at: DateTime<Utc>,
+    summary: String,
+    runbook: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Alert {
+    let mut labels: BTreeMap<String, String> = [
+        ("alertname", name),
+        ("severity", severity),
+        ("service", "odin"),
+        ("env", "production"),
+        ("team", "platform"),
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    labels
+        .entry("instance".into())
+        .or_insert_with(|| "odin.internal:443".into());
     let mut annotations = BTreeMap::from([("summary".to_string(), summary)]);
     if let Some(url) = runbook {
         annotations.insert("runbook_url".into(), url.into());
@@ -540,14 +686,18 @@ fn odin_alert(name: &str, severity: &str, starts_at: DateTime<Utc>, summary: Str
         annotations,
         state: AlertState::Firing,
         starts_at,
-        generator_url: Some(format!("http://prometheus.internal:9090/graph?g0.expr=ALERTS%7Balertname%3D%22{name}%22%7D")),
+        generator_url: Some(format!(
+            "http://prometheus.internal:9090/graph?g0.expr=ALERTS%7Balertname%3D%22{name}%22%7D"
+        )),
         silenced_by: Vec::new(),
         inhibited_by: Vec::new(),
     }
 }
 
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn deploy(at: DateTime<Utc>, id: &str, version: &str, author: &str, kind: DeployKind, took: Option<i64>) -> Deploy {
@@ -558,7 +708,11 @@ fn deploy(at: DateTime<Utc>, id: &str, version: &str, author: &str, kind: Deploy
         environment: "production".into(),
         author: author.into(),
         kind,
-        status: if took.is_some() { DeployStatus::Succeeded } else { DeployStatus::InProgress },
+        status: if took.is_some() {
+            DeployStatus::Succeeded
+        } else {
+            DeployStatus::InProgress
+        },
         started_at: at,
         finished_at: took.map(|s| at + Duration::seconds(s)),
     }
@@ -566,15 +720,42 @@ fn deploy(at: DateTime<Utc>, id: &str, version: &str, author: &str, kind: Deploy
 
 fn history_deploys(start: DateTime<Utc>) -> Vec<Deploy> {
     vec![
-        deploy(start - Duration::days(6) - Duration::hours(3), "d-140", "1.4.0", "ci-bot", DeployKind::Deploy, Some(205)),
-        deploy(start - Duration::days(2) - Duration::hours(1), "m-20261120", "migration 0042", "dana", DeployKind::Migration, Some(41)),
-        deploy(start - Duration::days(2), "d-141", "1.4.1", "dana", DeployKind::Deploy, Some(188)),
+        deploy(
+            start - Duration::days(6) - Duration::hours(3),
+            "d-140",
+            "1.4.0",
+            "ci-bot",
+            DeployKind::Deploy,
+            Some(205),
+        ),
+        deploy(
+            start - Duration::days(2) - Duration::hours(1),
+            "m-20261120",
+            "migration 0042",
+            "dana",
+            DeployKind::Migration,
+            Some(41),
+        ),
+        deploy(
+            start - Duration::days(2),
+            "d-141",
+            "1.4.1",
+            "dana",
+            DeployKind::Deploy,
+            Some(188),
+        ),
     ]
 }
 
 /// The spec's monitoring signals for Odin (OSR "Key signals to collect").
 pub fn signal_specs() -> Vec<SignalSpec> {
-    let spec = |name: &str, unit, warn, crit, direction| SignalSpec { name: name.into(), unit, warn: Some(warn), crit: Some(crit), direction };
+    let spec = |name: &str, unit, warn, crit, direction| SignalSpec {
+        name: name.into(),
+        unit,
+        warn: Some(warn),
+        crit: Some(crit),
+        direction,
+    };
     vec![
         spec("5xx ratio", Unit::Percent, 0.01, 0.05, Direction::Above),
         spec("p95 latency", Unit::Seconds, 0.3, 0.5, Direction::Above),
@@ -590,20 +771,31 @@ pub fn signal_specs() -> Vec<SignalSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::slo::{evaluate, SloState};
+    use crate::domain::slo::{SloState, evaluate};
     use chrono::TimeZone;
 
     fn sim(seed: u64) -> Simulator {
         let start = Utc.with_ymd_and_hms(2026, 3, 14, 9, 58, 0).single().unwrap_or_default();
-        let ids = SimIds { alertmanager: SourceId(0), prometheus: SourceId(1), logs: SourceId(2), deploys: SourceId(3) };
+        let ids = SimIds {
+            alertmanager: SourceId(0),
+            prometheus: SourceId(1),
+            logs: SourceId(2),
+            deploys: SourceId(3),
+        };
         Simulator::new(seed, start, ids)
     }
 
     fn alert_names(msgs: &[Msg]) -> Option<Vec<String>> {
         msgs.iter().rev().find_map(|m| match m {
-            Msg::Source(SourceUpdate { result: Ok(SourceData::Alerts(a)), .. }) => {
-                Some(a.iter().filter(|a| a.state == AlertState::Firing).map(|a| a.name().to_string()).collect())
-            }
+            Msg::Source(SourceUpdate {
+                result: Ok(SourceData::Alerts(a)),
+                ..
+            }) => Some(
+                a.iter()
+                    .filter(|a| a.state == AlertState::Firing)
+                    .map(|a| a.name().to_string())
+                    .collect(),
+            ),
             _ => None,
         })
     }
@@ -647,32 +839,56 @@ mod tests {
                 if fast.is_none() && names.iter().any(|n| n == "OdinErrorBudgetFastBurn") {
                     fast = Some(t);
                 }
-                if fast.is_some() && all_clear.is_none() && !names.iter().any(|n| n.starts_with("OdinHigh") || n.contains("FastBurn")) {
+                if fast.is_some()
+                    && all_clear.is_none()
+                    && !names
+                        .iter()
+                        .any(|n| n.starts_with("OdinHigh") || n.contains("FastBurn"))
+                {
                     all_clear = Some(t);
                 }
             }
             for m in &msgs {
                 match m {
-                    Msg::Recorded(entries) => {
-                        if entries.iter().any(|e| matches!(e.event, Event::IncidentDeclared { .. })) {
-                            declared = Some(t);
-                        }
+                    Msg::Recorded(entries)
+                        if entries
+                            .iter()
+                            .any(|e| matches!(e.event, Event::IncidentDeclared { .. })) =>
+                    {
+                        declared = Some(t);
                     }
-                    Msg::Source(SourceUpdate { result: Ok(SourceData::Signals(r)), .. }) => {
+                    Msg::Source(SourceUpdate {
+                        result: Ok(SourceData::Signals(r)),
+                        ..
+                    }) => {
                         peak_5xx = peak_5xx.max(r[0].value.unwrap_or(0.0));
                     }
-                    Msg::Source(SourceUpdate { result: Ok(SourceData::Slos(o)), .. }) => {
+                    Msg::Source(SourceUpdate {
+                        result: Ok(SourceData::Slos(o)),
+                        ..
+                    }) => {
                         slo_states.push(evaluate(&o[0]).state);
                     }
                     _ => {}
                 }
             }
         }
-        let (page, fast, all_clear, declared) = (page.unwrap_or(0), fast.unwrap_or(0), all_clear.unwrap_or(0), declared.unwrap_or(0));
+        let (page, fast, all_clear, declared) = (
+            page.unwrap_or(0),
+            fast.unwrap_or(0),
+            all_clear.unwrap_or(0),
+            declared.unwrap_or(0),
+        );
         assert!(page > DEPLOY_DONE, "the page follows the deploy: {page}");
-        assert!(declared > page && fast > declared, "declared {declared} between page {page} and fast burn {fast}");
+        assert!(
+            declared > page && fast > declared,
+            "declared {declared} between page {page} and fast burn {fast}"
+        );
         assert!(all_clear > fast, "alerts resolve after the rollback: {all_clear}");
-        assert!(all_clear < 20 * 60, "the scenario settles within about 20 minutes: {all_clear}");
+        assert!(
+            all_clear < 20 * 60,
+            "the scenario settles within about 20 minutes: {all_clear}"
+        );
         assert!((0.07..0.09).contains(&peak_5xx), "5xx climbs to about 8%: {peak_5xx}");
         assert!(slo_states.contains(&SloState::Page), "the availability SLO pages");
         assert_eq!(slo_states.last(), Some(&SloState::Ok));
@@ -683,7 +899,10 @@ mod tests {
         let run = |seed| {
             let mut s = sim(seed);
             s.initial();
-            format!("{:?}", s.advance_to(600).iter().map(|m| format!("{m:?}")).collect::<Vec<_>>())
+            format!(
+                "{:?}",
+                s.advance_to(600).iter().map(|m| format!("{m:?}")).collect::<Vec<_>>()
+            )
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));

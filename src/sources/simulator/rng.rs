@@ -53,7 +53,12 @@ mod tests {
         let a: Vec<u64> = (0..3).scan(SplitMix64::new(7), |r, _| Some(r.next_u64())).collect();
         let b: Vec<u64> = (0..3).scan(SplitMix64::new(7), |r, _| Some(r.next_u64())).collect();
         assert_eq!(a, b);
-        assert_ne!(a, (0..3).scan(SplitMix64::new(8), |r, _| Some(r.next_u64())).collect::<Vec<_>>());
+        assert_ne!(
+            a,
+            (0..3)
+                .scan(SplitMix64::new(8), |r, _| Some(r.next_u64()))
+                .collect::<Vec<_>>()
+        );
         let mut r = SplitMix64::new(1);
         assert!((0..1000).map(|_| r.unit()).all(|u| (0.0..1.0).contains(&u)));
     }

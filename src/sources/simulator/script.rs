@@ -8,7 +8,12 @@ use crate::domain::timeline::Event;
 pub const RUNBOOK: &str = "high-error-rate";
 
 fn step(step: &str) -> Event {
-    Event::StepChanged { runbook: RUNBOOK.into(), step: step.into(), state: StepState::Done, reason: None }
+    Event::StepChanged {
+        runbook: RUNBOOK.into(),
+        step: step.into(),
+        state: StepState::Done,
+        reason: None,
+    }
 }
 
 fn note(text: &str) -> Event {
@@ -28,23 +33,65 @@ pub fn on_page(t: i64) -> Vec<(i64, &'static str, Event)> {
                 commander: Some("alice".into()),
             },
         ),
-        (d, "alice", Event::RunbookAttached { runbook: RUNBOOK.into(), title: "High Error Rate".into() }),
-        (d + 20, "alice", Event::RoleAssigned { role: Role::OpsLead, person: "bob".into() }),
+        (
+            d,
+            "alice",
+            Event::RunbookAttached {
+                runbook: RUNBOOK.into(),
+                title: "High Error Rate".into(),
+            },
+        ),
+        (
+            d + 20,
+            "alice",
+            Event::RoleAssigned {
+                role: Role::OpsLead,
+                person: "bob".into(),
+            },
+        ),
         (d + 45, "alice", step("identify-scope")),
-        (d + 50, "alice", note("errors confined to /api/checkout and /api/orders (500 and 503)")),
+        (
+            d + 50,
+            "alice",
+            note("errors confined to /api/checkout and /api/orders (500 and 503)"),
+        ),
         (d + 100, "bob", step("check-recent-deploys")),
-        (d + 105, "bob", note("1.4.2 rolled out at T+2m; errors began about 30 s later: prime suspect")),
+        (
+            d + 105,
+            "bob",
+            note("1.4.2 rolled out at T+2m; errors began about 30 s later: prime suspect"),
+        ),
         (d + 170, "bob", step("tail-logs")),
-        (d + 175, "bob", note("NullPointerException in DiscountService.apply, new in 1.4.2")),
-        (d + 180, "alice", Event::StatusChanged { status: IncidentStatus::Identified }),
+        (
+            d + 175,
+            "bob",
+            note("NullPointerException in DiscountService.apply, new in 1.4.2"),
+        ),
+        (
+            d + 180,
+            "alice",
+            Event::StatusChanged {
+                status: IncidentStatus::Identified,
+            },
+        ),
     ]
 }
 
 /// Entries after the fast-burn alert fires at `t`.
 pub fn on_fast_burn(t: i64) -> Vec<(i64, &'static str, Event)> {
     vec![
-        (t + 5, "alice", Event::SeverityChanged { severity: IncidentSeverity::Sev1 }),
-        (t + 10, "alice", note("error budget fast burn is paging; rolling back to 1.4.1")),
+        (
+            t + 5,
+            "alice",
+            Event::SeverityChanged {
+                severity: IncidentSeverity::Sev1,
+            },
+        ),
+        (
+            t + 10,
+            "alice",
+            note("error budget fast burn is paging; rolling back to 1.4.1"),
+        ),
     ]
 }
 
@@ -52,8 +99,20 @@ pub fn on_fast_burn(t: i64) -> Vec<(i64, &'static str, Event)> {
 pub fn on_rollback_done(t: i64, recovered: i64) -> Vec<(i64, &'static str, Event)> {
     vec![
         (t + 5, "alice", step("rollback-or-hotfix")),
-        (recovered + 20, "alice", Event::Milestone { milestone: Milestone::Mitigated }),
-        (recovered + 25, "alice", Event::StatusChanged { status: IncidentStatus::Monitoring }),
+        (
+            recovered + 20,
+            "alice",
+            Event::Milestone {
+                milestone: Milestone::Mitigated,
+            },
+        ),
+        (
+            recovered + 25,
+            "alice",
+            Event::StatusChanged {
+                status: IncidentStatus::Monitoring,
+            },
+        ),
     ]
 }
 
@@ -61,7 +120,13 @@ pub fn on_rollback_done(t: i64, recovered: i64) -> Vec<(i64, &'static str, Event
 pub fn on_all_clear(t: i64) -> Vec<(i64, &'static str, Event)> {
     vec![
         (t + 30, "bob", step("verify-recovery")),
-        (t + 60, "alice", Event::StatusChanged { status: IncidentStatus::Resolved }),
+        (
+            t + 60,
+            "alice",
+            Event::StatusChanged {
+                status: IncidentStatus::Resolved,
+            },
+        ),
         (t + 61, "alice", note("resolved; RCA owner alice, review on Tuesday")),
     ]
 }

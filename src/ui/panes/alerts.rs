@@ -43,24 +43,26 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         let msg = if state.alerts.list.filter.is_some() {
             "no alert matches the filter"
         } else {
-            crate::ui::chrome::empty_message(
-                state,
-                crate::app::pane::PaneId::Alerts,
-                "no alerts firing ✓",
-            )
+            crate::ui::chrome::empty_message(state, crate::app::pane::PaneId::Alerts, "no alerts firing ✓")
         };
         return ctx.empty(msg);
     }
-    let wide = ctx.width >= 70;
-    let name_w = if wide {
-        26
-    } else {
-        (ctx.width.saturating_sub(28)).max(8)
-    };
+    // Columns: marker 1, state 10, space, severity 6, age 8, name, [service 11], summary.
+    let fixed = 1 + 10 + 1 + 6 + 9;
+    let show_service = ctx.width >= 110;
+    let room = ctx.width.saturating_sub(fixed + if show_service { 11 } else { 0 });
+    let wide = room >= 40;
+    let name_w = if wide { (room / 3).clamp(16, 26) } else { room };
+    let summary_w = room.saturating_sub(name_w + 1);
     let mut out = vec![ctx.header(if wide {
+        let service = if show_service {
+            format!("{:<11}", "SERVICE")
+        } else {
+            String::new()
+        };
         format!(
-            " {:<10} {:<6} {:>6}  {:<name_w$} {:<10} SUMMARY",
-            "STATE", "SEV", "AGE", "ALERT", "SERVICE"
+            " {:<10} {:<6} {:>6}  {:<name_w$} {service}SUMMARY",
+            "STATE", "SEV", "AGE", "ALERT"
         )
     } else {
         format!(" {:<10} {:<6} {:>6}  ALERT", "STATE", "SEV", "AGE")
@@ -73,13 +75,8 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         };
         let sev = alert.severity();
         let (state_slot, age) = match alert.state {
-            AlertState::Firing => (
-                severity_slot(sev),
-                short_duration(ctx.now - alert.starts_at),
-            ),
-            AlertState::Silenced | AlertState::Inhibited => {
-                (Slot::Muted, short_duration(ctx.now - alert.starts_at))
-            }
+            AlertState::Firing => (severity_slot(sev), short_duration(ctx.now - alert.starts_at)),
+            AlertState::Silenced | AlertState::Inhibited => (Slot::Muted, short_duration(ctx.now - alert.starts_at)),
             AlertState::Resolved { at } => (Slot::Ok, short_duration(ctx.now - at)),
         };
         let text_slot = if alert.state.is_active() {
@@ -89,10 +86,7 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         };
         let mut spans = vec![
             Span::styled(
-                fit(
-                    &format!("{} {}", alert.state.symbol(), alert.state.word()),
-                    10,
-                ),
+                fit(&format!("{} {}", alert.state.symbol(), alert.state.word()), 10),
                 theme.style(state_slot),
             ),
             Span::raw(" "),
@@ -104,15 +98,14 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
             Span::styled(fit(alert.name(), name_w), theme.style(text_slot)),
         ];
         if wide {
-            let rest = ctx.width.saturating_sub(1 + 10 + 1 + 6 + 9 + name_w + 12);
-            spans.push(Span::styled(
-                format!(" {} ", fit(alert.label("service").unwrap_or("-"), 10)),
-                theme.style(Slot::Muted),
-            ));
-            spans.push(Span::styled(
-                fit(alert.summary(), rest),
-                theme.style(text_slot),
-            ));
+            spans.push(Span::raw(" "));
+            if show_service {
+                spans.push(Span::styled(
+                    format!("{} ", fit(alert.label("service").unwrap_or("-"), 10)),
+                    theme.style(Slot::Muted),
+                ));
+            }
+            spans.push(Span::styled(fit(alert.summary(), summary_w), theme.style(text_slot)));
         }
         out.push(ctx.select(Line::from(spans), row == state.alerts.list.cursor.selected));
     }

@@ -64,7 +64,10 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 fit(&format!("{} {}", d.status.symbol(), d.status.word()), 13),
                 theme.style(slot),
             ),
-            Span::styled(format!(" {}", fit(&version, 10)), theme.style(Slot::Text)),
+            Span::styled(
+                format!(" {}", fit(&version, if wide { 16 } else { 10 })),
+                theme.style(Slot::Text),
+            ),
         ];
         if wide {
             spans.push(Span::styled(

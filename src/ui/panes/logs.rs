@@ -16,11 +16,7 @@ pub fn summary(state: &AppState) -> String {
     if logs.buffer.dropped > 0 {
         s.push_str(&format!(" · {} dropped (cap)", logs.buffer.dropped));
     }
-    s.push_str(if logs.follow {
-        " · FOLLOW"
-    } else {
-        " · PAUSED"
-    });
+    s.push_str(if logs.follow { " · FOLLOW" } else { " · PAUSED" });
     s
 }
 
@@ -41,31 +37,19 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         let msg = if logs.list.filter.is_some() {
             "no line matches the filter"
         } else {
-            crate::ui::chrome::empty_message(
-                state,
-                crate::app::pane::PaneId::Logs,
-                "no log lines yet",
-            )
+            crate::ui::chrome::empty_message(state, crate::app::pane::PaneId::Logs, "no log lines yet")
         };
         return ctx.empty(msg);
     }
     let wide = ctx.width >= 70;
     let src_w = if wide { 8 } else { 0 };
-    let text_w = ctx
-        .width
-        .saturating_sub(1 + 10 + 4 + if wide { src_w + 1 } else { 0 });
+    let text_w = ctx.width.saturating_sub(1 + 10 + 4 + if wide { src_w + 1 } else { 0 });
     let mut out = Vec::with_capacity(ctx.height);
     for row in ctx.window(logs.list.cursor, logs.visible_len(), ctx.height) {
         let Some(line) = logs.row(row) else { continue };
         let mut spans = vec![
-            Span::styled(
-                format!("{} ", state.clock.hms(line.at)),
-                theme.style(Slot::Muted),
-            ),
-            Span::styled(
-                format!("{} ", line.level.word()),
-                theme.style(level_slot(line.level)),
-            ),
+            Span::styled(format!("{} ", state.clock.hms(line.at)), theme.style(Slot::Muted)),
+            Span::styled(format!("{} ", line.level.word()), theme.style(level_slot(line.level))),
         ];
         if wide {
             spans.push(Span::styled(
@@ -86,12 +70,7 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
 }
 
 /// Splits `text` into spans with every case-insensitive occurrence of `needle` in the match style.
-pub fn highlight(
-    text: &str,
-    needle: Option<&str>,
-    slot: Slot,
-    theme: &Theme,
-) -> Vec<Span<'static>> {
+pub fn highlight(text: &str, needle: Option<&str>, slot: Slot, theme: &Theme) -> Vec<Span<'static>> {
     let base = theme.style(slot);
     let Some(needle) = needle.filter(|n| !n.is_empty() && n.is_ascii() && text.is_ascii()) else {
         return vec![Span::styled(text.to_string(), base)];

@@ -20,14 +20,7 @@ use crate::app::list::ListCursor;
 use crate::app::pane::PaneId;
 use crate::app::state::AppState;
 
-pub fn render(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    state: &AppState,
-    pane: PaneId,
-    focused: bool,
-    now: DateTime<Utc>,
-) {
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId, focused: bool, now: DateTime<Utc>) {
     let summary = match pane {
         PaneId::Alerts => alerts::summary(state),
         PaneId::Slos => slos::summary(state),
@@ -97,10 +90,8 @@ impl Ctx<'_> {
     /// Marks a row as selected: a marker in the first column, and the selection style when focused.
     pub fn select(&self, mut line: Line<'static>, selected: bool) -> Line<'static> {
         let marker = if selected { "▶" } else { " " };
-        line.spans.insert(
-            0,
-            Span::styled(marker, self.state.theme.style(Slot::BorderFocus)),
-        );
+        line.spans
+            .insert(0, Span::styled(marker, self.state.theme.style(Slot::BorderFocus)));
         if selected && self.focused {
             line = line.style(self.state.theme.style(Slot::Selection));
         }

@@ -73,19 +73,12 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
             ),
             Span::styled(fit(&reading.spec.name, name_w), theme.style(Slot::Text)),
             Span::styled(
-                format!(
-                    " {}",
-                    fit_right(&format_value(reading.spec.unit, reading.value), 9)
-                ),
+                format!(" {}", fit_right(&format_value(reading.spec.unit, reading.value), 9)),
                 theme.style(slot),
             ),
         ];
         if show_thresholds {
-            let t = |v: Option<f64>| {
-                v.map_or("-".to_string(), |v| {
-                    format_value(reading.spec.unit, Some(v))
-                })
-            };
+            let t = |v: Option<f64>| v.map_or("-".to_string(), |v| format_value(reading.spec.unit, Some(v)));
             let arrow = if reading.spec.direction == Direction::Below {
                 "<"
             } else {
@@ -95,11 +88,7 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 format!(
                     " {}",
                     fit(
-                        &format!(
-                            "{arrow}{} / {arrow}{}",
-                            t(reading.spec.warn),
-                            t(reading.spec.crit)
-                        ),
+                        &format!("{arrow}{} / {arrow}{}", t(reading.spec.warn), t(reading.spec.crit)),
                         19
                     )
                 ),

@@ -49,7 +49,10 @@ fn threshold(window: BurnWindow) -> Option<f64> {
         .map(|(_, _, factor)| *factor)
 }
 
-const LINES_PER_SLO: usize = 4;
+/// Lines per SLO: all four when they fit, else the state and burn lines, else the state line.
+fn lines_per_slo(height: usize, count: usize) -> usize {
+    [4, 2, 1].into_iter().find(|n| n * count.max(1) <= height).unwrap_or(1)
+}
 
 pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let state = ctx.state;
@@ -64,7 +67,8 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let stale = state
         .sources_of(crate::app::pane::PaneId::Slos)
         .any(|s| s.health.is_stale());
-    let fit_items = (ctx.height / LINES_PER_SLO).max(1);
+    let per = lines_per_slo(ctx.height, rows.len());
+    let fit_items = (ctx.height / per).max(1);
     let mut out = Vec::new();
     for row in ctx.window(state.slos.list.cursor, rows.len(), fit_items) {
         let Some(report) = rows.get(row).and_then(|&i| state.slos.reports.get(i)) else {
@@ -72,12 +76,8 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         };
         let selected = row == state.slos.list.cursor.selected;
         let block = slo_lines(ctx, report, stale);
-        for (n, line) in block.into_iter().enumerate() {
-            out.push(if n == 0 {
-                ctx.select(line, selected)
-            } else {
-                line
-            });
+        for (n, line) in block.into_iter().take(per).enumerate() {
+            out.push(if n == 0 { ctx.select(line, selected) } else { line });
         }
     }
     out
@@ -98,22 +98,17 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
     );
     let mut head = vec![
         Span::styled(
-            fit(
-                &format!("{} {}", shown_state.symbol(), shown_state.word()),
-                9,
-            ),
+            fit(&format!("{} {}", shown_state.symbol(), shown_state.word()), 9),
             theme.style(slot),
         ),
         Span::styled(
             fit(&report.spec.name, 14),
-            theme
-                .style(Slot::Text)
-                .add_modifier(ratatui::style::Modifier::BOLD),
+            theme.style(Slot::Text).add_modifier(ratatui::style::Modifier::BOLD),
         ),
         Span::styled(fit(&objective, 13), theme.style(Slot::Muted)),
     ];
     let budget = report.budget_remaining;
-    let gauge_w = ctx.width.saturating_sub(1 + 9 + 14 + 13 + 34).clamp(6, 30);
+    let gauge_w = ctx.width.saturating_sub(1 + 9 + 14 + 13 + 36).clamp(6, 30);
     match budget {
         Some(r) => {
             let filled = ((r.clamp(0.0, 1.0)) * gauge_w as f64).round() as usize;
@@ -131,7 +126,7 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
             let words = if r <= 0.0 {
                 " budget EXHAUSTED".to_string()
             } else {
-                format!(" {:.1}% budget left", r * 100.0)
+                format!(" {:.1}% left", r * 100.0)
             };
             head.push(Span::styled(words, theme.style(budget_slot)));
         }
@@ -139,7 +134,7 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
     }
     if let Some(t) = report.exhaustion.filter(|t| *t < Duration::days(90)) {
         head.push(Span::styled(
-            format!(" · exhausted in {}", short_duration(t)),
+            format!(" · empty in {}", short_duration(t)),
             theme.style(Slot::Warn),
         ));
     }
@@ -154,10 +149,7 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
             None => "—".to_string(),
         };
         let mark = if over { "▲" } else { "" };
-        burns.push(Span::styled(
-            format!("{} ", window.label()),
-            theme.style(Slot::Muted),
-        ));
+        burns.push(Span::styled(format!("{} ", window.label()), theme.style(Slot::Muted)));
         burns.push(Span::styled(
             format!("{text}{mark}"),
             theme.style(if over { Slot::Crit } else { Slot::Text }),
@@ -171,17 +163,13 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
             burns.push(Span::raw(" "));
         }
     }
-    let spark_w = ctx
-        .width
-        .saturating_sub(16)
-        .min(report.burn_history.len().max(1));
+    let spark_w = ctx.width.saturating_sub(16).min(report.burn_history.len().max(1));
     let spark = sparkline(&report.burn_history, spark_w);
     let mut markers = vec![' '; spark_w];
     let hour_start = report.at - Duration::hours(1);
     for deploy in &ctx.state.deploys.deploys {
         if deploy.started_at > hour_start && deploy.started_at <= report.at && spark_w > 0 {
-            let pos = ((deploy.started_at - hour_start).num_seconds() as f64 / 3600.0
-                * spark_w as f64) as usize;
+            let pos = ((deploy.started_at - hour_start).num_seconds() as f64 / 3600.0 * spark_w as f64) as usize;
             if let Some(m) = markers.get_mut(pos.min(spark_w - 1)) {
                 *m = if deploy.kind == crate::domain::deploy::DeployKind::Rollback {
                     '↺'
@@ -200,10 +188,7 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
         ]),
         Line::from(vec![
             Span::styled("  deploys  ", theme.style(Slot::Muted)),
-            Span::styled(
-                markers.into_iter().collect::<String>(),
-                theme.style(Slot::StatusAccent),
-            ),
+            Span::styled(markers.into_iter().collect::<String>(), theme.style(Slot::StatusAccent)),
         ]),
     ]
 }

@@ -11,15 +11,8 @@ use crate::ui::theme::Slot;
 
 pub fn summary(state: &AppState) -> String {
     let t = &state.timeline;
-    let pending = t
-        .entries
-        .iter()
-        .filter(|e| e.durability == Durability::Pending)
-        .count();
-    let memory = t
-        .entries
-        .iter()
-        .any(|e| e.durability == Durability::MemoryOnly);
+    let pending = t.entries.iter().filter(|e| e.durability == Durability::Pending).count();
+    let memory = t.entries.iter().any(|e| e.durability == Durability::MemoryOnly);
     let mut s = format!("{} entries", t.entries.len());
     if pending > 0 {
         s.push_str(&format!(" · {pending} pending"));
@@ -60,20 +53,14 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 theme.style(Slot::Muted),
             ),
             Span::styled(mark, theme.style(Slot::Pending)),
-            Span::styled(
-                format!("{} ", fit(&entry.actor, actor_w)),
-                theme.style(Slot::Muted),
-            ),
+            Span::styled(format!("{} ", fit(&entry.actor, actor_w)), theme.style(Slot::Muted)),
             Span::styled(
                 format!("{} ", fit(entry.event.category(), 9)),
                 theme.style(Slot::StatusAccent),
             ),
             Span::styled(truncate(&entry.event.summary(), text_w), theme.style(slot)),
         ];
-        out.push(ctx.select(
-            Line::from(spans),
-            row == state.timeline.list.cursor.selected,
-        ));
+        out.push(ctx.select(Line::from(spans), row == state.timeline.list.cursor.selected));
     }
     out
 }

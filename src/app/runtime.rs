@@ -1,0 +1,272 @@
+//! The runtime: the one loop that owns `AppState`. It merges terminal input, OS signals, source
+//! messages and a 1 Hz clock into `Msg`s, runs `update`, carries out the returned effects, and draws
+//! when something changed — at most once per frame interval, through one buffered write. It is
+//! generic over the ratatui backend and the input stream so tests drive it on a `TestBackend`.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyEventKind};
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::effect::Effect;
+use super::msg::Msg;
+use super::state::AppState;
+use super::update::update;
+use crate::journal::MemoryJournal;
+use crate::sources::clock::TimeSource;
+use crate::terminal::OsSignal;
+
+/// Shortest time between two frames (~30 frames/s): bursts of messages are coalesced into one frame.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// The clock tick that moves ages and the status-bar clock.
+pub const CLOCK_INTERVAL: Duration = Duration::from_secs(1);
+/// Capacity of the message channel from sources; a full channel slows the sources down.
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// Terminal operations beyond drawing, which differ between a real terminal and a test backend.
+pub trait Shell: Send {
+    /// Restore the terminal, stop the process until resumed, then re-enter the cockpit's mode.
+    fn suspend(&mut self) -> io::Result<()>;
+    /// Whether drawing is allowed (false once a panic hook has restored the terminal).
+    fn can_draw(&self) -> bool;
+}
+
+/// The shell of tests: suspending does nothing.
+pub struct TestShell;
+
+impl Shell for TestShell {
+    fn suspend(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn can_draw(&self) -> bool {
+        true
+    }
+}
+
+/// The shell of the real terminal.
+pub struct ProcessShell;
+
+impl Shell for ProcessShell {
+    fn suspend(&mut self) -> io::Result<()> {
+        crate::terminal::suspend()
+    }
+    fn can_draw(&self) -> bool {
+        crate::terminal::is_active()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user quit.
+    Quit,
+    /// A signal ended the session (SIGHUP, SIGTERM, SIGINT).
+    Signal(OsSignal),
+    /// The input stream ended (the terminal went away).
+    InputClosed,
+    /// `run_until`'s condition became true.
+    Condition,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("terminal I/O failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("a background task panicked: {0}")]
+    TaskPanicked(String),
+}
+
+pub struct Runtime<B: Backend> {
+    pub state: AppState,
+    pub terminal: Terminal<B>,
+    time: TimeSource,
+    rx: mpsc::Receiver<Msg>,
+    /// Every background task; a panic in any of them ends the runtime.
+    pub tasks: JoinSet<()>,
+    journal: MemoryJournal,
+    shell: Box<dyn Shell>,
+    dirty: bool,
+    last_draw: Option<Instant>,
+    quit: bool,
+    /// Frames drawn so far (for tests and diagnostics).
+    pub frames: u64,
+    /// Debug builds only: panic in the loop after the first frame (terminal-safety tests).
+    pub debug_panic_in_loop: bool,
+}
+
+impl<B: Backend> Runtime<B> {
+    pub fn new(
+        state: AppState,
+        terminal: Terminal<B>,
+        time: TimeSource,
+        rx: mpsc::Receiver<Msg>,
+        shell: Box<dyn Shell>,
+    ) -> Self {
+        let journal = MemoryJournal::new(state.user.clone());
+        Self {
+            state,
+            terminal,
+            time,
+            rx,
+            tasks: JoinSet::new(),
+            journal,
+            shell,
+            dirty: true,
+            last_draw: None,
+            quit: false,
+            frames: 0,
+            debug_panic_in_loop: false,
+        }
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.time.now()
+    }
+
+    /// Runs until the user quits, a signal arrives or the input ends.
+    pub async fn run<S>(
+        &mut self,
+        input: &mut S,
+        signals: &mut mpsc::Receiver<OsSignal>,
+    ) -> Result<Outcome, RuntimeError>
+    where
+        S: Stream<Item = io::Result<Event>> + Unpin,
+    {
+        self.run_until(input, signals, |_| false).await
+    }
+
+    /// Runs until `stop(&state)` holds (checked after each batch of messages), or as `run`.
+    pub async fn run_until<S>(
+        &mut self,
+        input: &mut S,
+        signals: &mut mpsc::Receiver<OsSignal>,
+        stop: impl Fn(&AppState) -> bool,
+    ) -> Result<Outcome, RuntimeError>
+    where
+        S: Stream<Item = io::Result<Event>> + Unpin,
+    {
+        if self.frames == 0 {
+            let size = self.terminal.size()?;
+            self.accept(Msg::Resize {
+                width: size.width,
+                height: size.height,
+            })?;
+            self.draw()?;
+        }
+        let mut clock = tokio::time::interval_at(Instant::now() + CLOCK_INTERVAL, CLOCK_INTERVAL);
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            if self.quit {
+                return Ok(Outcome::Quit);
+            }
+            if stop(&self.state) {
+                return Ok(Outcome::Condition);
+            }
+            let frame_due = self
+                .dirty
+                .then(|| self.last_draw.map_or_else(Instant::now, |t| t + FRAME_INTERVAL));
+            tokio::select! {
+                biased;
+                Some(signal) = signals.recv() => match signal {
+                    OsSignal::Continue => self.redraw_all()?,
+                    OsSignal::Stop => self.suspend()?,
+                    other => return Ok(Outcome::Signal(other)),
+                },
+                event = input.next() => match event {
+                    Some(Ok(event)) => self.on_terminal_event(event)?,
+                    Some(Err(e)) => return Err(RuntimeError::Io(e)),
+                    None => return Ok(Outcome::InputClosed),
+                },
+                Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    if let Err(e) = joined
+                        && e.is_panic()
+                    {
+                        return Err(RuntimeError::TaskPanicked(e.to_string()));
+                    }
+                }
+                Some(msg) = self.rx.recv() => self.accept(msg)?,
+                _ = clock.tick() => {
+                    if cfg!(debug_assertions) && self.debug_panic_in_loop {
+                        panic!("injected panic in the runtime loop (WARROOM_DEBUG_PANIC=main)");
+                    }
+                    self.accept(Msg::Tick)?;
+                }
+                _ = tokio::time::sleep_until(frame_due.unwrap_or_else(Instant::now)), if frame_due.is_some() => self.draw()?,
+            }
+            // Drain what is already queued so a burst becomes one frame; bounded to keep keys responsive.
+            for _ in 0..512 {
+                match self.rx.try_recv() {
+                    Ok(msg) => self.accept(msg)?,
+                    Err(_) => break,
+                }
+            }
+            if self.dirty && self.last_draw.is_none_or(|t| t.elapsed() >= FRAME_INTERVAL) {
+                self.draw()?;
+            }
+        }
+    }
+
+    fn on_terminal_event(&mut self, event: Event) -> Result<(), RuntimeError> {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.accept(Msg::Key(key)),
+            Event::Resize(width, height) => {
+                self.terminal.autoresize()?;
+                self.accept(Msg::Resize { width, height })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `update` and the effects it returns. Recorded entries re-enter `update` at once.
+    pub fn accept(&mut self, msg: Msg) -> Result<(), RuntimeError> {
+        let now = self.time.now();
+        let mut effects = update(&mut self.state, msg, now);
+        self.dirty = true;
+        while !effects.is_empty() {
+            let mut next = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::Quit => self.quit = true,
+                    Effect::Suspend => self.suspend()?,
+                    Effect::RefreshAll => tracing::info!("refresh requested"),
+                    Effect::Record(drafts) => {
+                        let entries = self.journal.record(drafts, now);
+                        next.extend(update(&mut self.state, Msg::Recorded(entries), now));
+                    }
+                }
+            }
+            effects = next;
+        }
+        Ok(())
+    }
+
+    fn suspend(&mut self) -> Result<(), RuntimeError> {
+        self.shell.suspend()?;
+        self.redraw_all()
+    }
+
+    fn redraw_all(&mut self) -> Result<(), RuntimeError> {
+        self.terminal.clear()?;
+        self.dirty = true;
+        self.draw()
+    }
+
+    /// Draws one frame if the terminal is still ours.
+    pub fn draw(&mut self) -> Result<(), RuntimeError> {
+        if !self.shell.can_draw() {
+            return Ok(());
+        }
+        let now = self.time.now();
+        let state = &self.state;
+        self.terminal.draw(|frame| crate::ui::draw(frame, state, now))?;
+        self.frames += 1;
+        self.dirty = false;
+        self.last_draw = Some(Instant::now());
+        Ok(())
+    }
+}

@@ -1,0 +1,234 @@
+//! The configuration: its schema (this file), the embedded defaults, loading and merging the user's
+//! file over them, validation that reports every problem with file, line and key, secrets, and the
+//! paths warroom uses. Everything here runs before the terminal is touched.
+
+pub mod duration;
+pub mod load;
+pub mod paths;
+pub mod secret;
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::domain::signal::{Direction, Unit};
+use crate::domain::timefmt::TimeZoneChoice;
+use duration::DurationText;
+use secret::Secret;
+
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// The whole configuration. Every field has a default so a user file may set any subset; the
+/// validator checks what must be present.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub service: ServiceConfig,
+    pub prometheus: Option<HttpSource>,
+    pub alertmanager: Vec<HttpSource>,
+    pub signals: Vec<SignalConfig>,
+    pub slo: Vec<SloConfig>,
+    pub logs: Vec<LogSourceConfig>,
+    pub deploys: Vec<DeployConfig>,
+    pub probes: Vec<ProbeConfig>,
+    pub runbooks: RunbooksConfig,
+    pub ui: UiConfig,
+    pub keys: toml::Table,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub environment: String,
+}
+
+/// A polled HTTP API (Prometheus, Alertmanager).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HttpSource {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub token: Option<Secret>,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub interval: Option<DurationText>,
+    pub timeout: Option<DurationText>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SignalConfig {
+    pub name: String,
+    pub query: String,
+    pub unit: Unit,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub direction: Direction,
+    pub enabled: bool,
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            query: String::new(),
+            unit: Unit::Count,
+            warn: None,
+            crit: None,
+            direction: Direction::Above,
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SloConfig {
+    pub name: String,
+    pub objective: f64,
+    pub window: DurationText,
+    pub errors: Option<String>,
+    pub good: Option<String>,
+    pub total: Option<String>,
+    pub histogram: Option<String>,
+    pub le: Option<String>,
+    pub enabled: bool,
+}
+
+impl Default for SloConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            objective: 0.0,
+            window: DurationText::secs(30 * 86_400),
+            errors: None,
+            good: None,
+            total: None,
+            histogram: None,
+            le: None,
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LogSourceConfig {
+    pub name: String,
+    pub file: Option<PathBuf>,
+    pub loki: Option<LokiConfig>,
+    pub command: Option<Vec<String>>,
+    pub enabled: bool,
+}
+
+impl Default for LogSourceConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            file: None,
+            loki: None,
+            command: None,
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LokiConfig {
+    pub url: Option<String>,
+    pub query: Option<String>,
+    pub token: Option<Secret>,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub tail: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DeployConfig {
+    pub name: String,
+    pub command: Option<Vec<String>>,
+    pub github: Option<GithubConfig>,
+    pub argocd: Option<ArgoCdConfig>,
+    pub rollback: Option<Vec<String>>,
+    pub enabled: bool,
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            command: None,
+            github: None,
+            argocd: None,
+            rollback: None,
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GithubConfig {
+    pub repo: Option<String>,
+    pub environment: Option<String>,
+    pub api_url: Option<String>,
+    pub token: Option<Secret>,
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ArgoCdConfig {
+    pub url: Option<String>,
+    pub app: Option<String>,
+    pub token: Option<Secret>,
+    pub token_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ProbeConfig {
+    pub name: String,
+    pub tls: Option<String>,
+    pub http: Option<String>,
+    pub enabled: bool,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            tls: None,
+            http: None,
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RunbooksConfig {
+    pub dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    pub theme: String,
+    pub timezone: TimeZoneChoice,
+    pub log_buffer_mib: u64,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            theme: "dark".into(),
+            timezone: TimeZoneChoice::Utc,
+            log_buffer_mib: 256,
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The terminal's lifecycle: entering raw mode and the alternate screen, restoring them on every
+//! way out (quit, panic in any task, SIGTERM, SIGHUP, SIGINT), suspending on Ctrl-Z, and turning
+//! OS signals into messages for the runtime.
+
+use std::io::{self, BufWriter, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossterm::{cursor, execute, terminal};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc;
+
+/// The real terminal: crossterm writing through one buffer, flushed once per frame.
+pub type RealTerminal = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Set while the alternate screen is up, so a restore happens at most once per entry.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Raw mode, alternate screen, hidden cursor; output buffered so a frame is one write.
+pub fn enter() -> io::Result<RealTerminal> {
+    terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = io::stdout();
+    execute!(out, terminal::EnterAlternateScreen, cursor::Hide)?;
+    Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(
+        256 * 1024,
+        io::stdout(),
+    )))
+}
+
+/// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call any number
+/// of times and from a panic hook; errors (a hung-up terminal) are ignored.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = terminal::disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+pub fn is_active() -> bool {
+    ACTIVE.load(Ordering::SeqCst)
+}
+
+/// Restores the terminal before the default panic report is printed, whichever thread panics.
+pub fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
+
+/// Signals the runtime reacts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OsSignal {
+    /// The SSH session or terminal went away.
+    Hangup,
+    Terminate,
+    Interrupt,
+    /// Someone asked us to stop (kill -TSTP): suspend like Ctrl-Z.
+    Stop,
+    /// Resumed after a stop: redraw everything.
+    Continue,
+}
+
+/// Forwards SIGHUP, SIGTERM, SIGINT, SIGTSTP and SIGCONT as messages.
+pub fn signals() -> io::Result<mpsc::Receiver<OsSignal>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = mpsc::channel(8);
+    let kinds = [
+        (SignalKind::hangup(), OsSignal::Hangup),
+        (SignalKind::terminate(), OsSignal::Terminate),
+        (SignalKind::interrupt(), OsSignal::Interrupt),
+        (SignalKind::from_raw(nix::libc::SIGTSTP), OsSignal::Stop),
+        (SignalKind::from_raw(nix::libc::SIGCONT), OsSignal::Continue),
+    ];
+    for (kind, what) in kinds {
+        let mut stream = signal(kind)?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(what).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(rx)
+}
+
+/// Restores the terminal, stops this process (as Ctrl-Z would) and, once the shell continues it,
+/// re-enters the cockpit's terminal mode. The caller redraws everything afterwards.
+pub fn suspend() -> io::Result<()> {
+    restore();
+    nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP).map_err(io::Error::from)?;
+    terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+}
