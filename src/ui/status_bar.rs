@@ -21,15 +21,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, now: DateTime
     );
 }
 
-/// How much detail the bar shows: 0 is everything, 2 the most compact.
-const DETAILS: [u8; 3] = [0, 1, 2];
+/// How much detail the bar shows: 0 is everything, 3 the most compact.
+const DETAILS: [u8; 4] = [0, 1, 2, 3];
 
 pub fn line(state: &AppState, now: DateTime<Utc>, width: u16) -> Line<'static> {
     let width = usize::from(width);
     for detail in DETAILS {
         let (spans, badges) = parts(state, now, detail);
         let used: usize = spans.iter().chain(&badges).map(|s| s.content.width()).sum();
-        if used <= width || detail == 2 {
+        if used <= width || detail == 3 {
             return assemble(state, spans, badges, width);
         }
     }
@@ -57,10 +57,10 @@ fn parts(state: &AppState, now: DateTime<Utc>, detail: u8) -> (Vec<Span<'static>
     let theme = &state.theme;
     let bar = theme.style(Slot::StatusBar);
     let sep = || Span::styled("│", bar);
-    let service = if detail < 2 {
-        format!(" {} · {} ", state.service, state.environment)
-    } else {
-        format!(" {}·{} ", state.service, state.environment)
+    let service = match detail {
+        0 | 1 => format!(" {} · {} ", state.service, state.environment),
+        2 => format!(" {}·{} ", state.service, state.environment),
+        _ => format!(" {} ", state.service),
     };
     let mut spans = vec![Span::styled(service, theme.style(Slot::StatusAccent)), sep()];
     match &state.incident {
@@ -107,7 +107,14 @@ fn parts(state: &AppState, now: DateTime<Utc>, detail: u8) -> (Vec<Span<'static>
             ),
             SourceHealth::Disabled { .. } => ("–off".to_string(), Slot::StatusBar),
         };
-        spans.push(Span::styled(format!(" {label} "), bar));
+        spans.push(Span::styled(
+            if detail < 3 {
+                format!(" {label} ")
+            } else {
+                format!(" {label}")
+            },
+            bar,
+        ));
         spans.push(Span::styled(mark, theme.style(slot)));
     }
     if state.sources.is_empty() {

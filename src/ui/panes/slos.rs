@@ -92,7 +92,7 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
     };
     let slot = state_slot(shown_state);
     let objective = format!(
-        "{}% / {}",
+        "{}%/{}",
         trim_pct(report.spec.objective * 100.0),
         short_duration(report.spec.window).trim_end_matches("00h")
     );
@@ -105,39 +105,33 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
             fit(&report.spec.name, 14),
             theme.style(Slot::Text).add_modifier(ratatui::style::Modifier::BOLD),
         ),
-        Span::styled(fit(&objective, 13), theme.style(Slot::Muted)),
     ];
+    // The budget words and the exhaustion estimate first; the gauge takes what room is left.
     let budget = report.budget_remaining;
-    let gauge_w = ctx.width.saturating_sub(1 + 9 + 14 + 13 + 36).clamp(6, 30);
-    match budget {
-        Some(r) => {
-            let filled = ((r.clamp(0.0, 1.0)) * gauge_w as f64).round() as usize;
-            let budget_slot = if r <= 0.0 {
-                Slot::Crit
-            } else if r < 0.25 {
-                Slot::Warn
-            } else {
-                Slot::Ok
-            };
-            head.push(Span::styled(
-                format!("▕{}{}▏", "█".repeat(filled), "░".repeat(gauge_w - filled)),
-                theme.style(budget_slot),
-            ));
-            let words = if r <= 0.0 {
-                " budget EXHAUSTED".to_string()
-            } else {
-                format!(" {:.1}% left", r * 100.0)
-            };
-            head.push(Span::styled(words, theme.style(budget_slot)));
-        }
-        None => head.push(Span::styled(" budget: no data", theme.style(Slot::NoData))),
-    }
-    if let Some(t) = report.exhaustion.filter(|t| *t < Duration::days(90)) {
+    let exhaustion = report
+        .exhaustion
+        .filter(|t| *t < Duration::days(90))
+        .map(|t| format!(" · empty in {}", short_duration(t)))
+        .unwrap_or_default();
+    let (words, budget_slot) = match budget {
+        Some(r) if r <= 0.0 => (" budget EXHAUSTED".to_string(), Slot::Crit),
+        Some(r) => (
+            format!(" {:.1}% left", r * 100.0),
+            if r < 0.25 { Slot::Warn } else { Slot::Ok },
+        ),
+        None => (" budget: no data".to_string(), Slot::NoData),
+    };
+    let used: usize = 1 + 9 + 14 + words.chars().count() + exhaustion.chars().count();
+    let gauge_w = ctx.width.saturating_sub(used + 2).min(30);
+    if let Some(r) = budget.filter(|_| gauge_w >= 4) {
+        let filled = ((r.clamp(0.0, 1.0)) * gauge_w as f64).round() as usize;
         head.push(Span::styled(
-            format!(" · empty in {}", short_duration(t)),
-            theme.style(Slot::Warn),
+            format!("▕{}{}▏", "█".repeat(filled), "░".repeat(gauge_w - filled)),
+            theme.style(budget_slot),
         ));
     }
+    head.push(Span::styled(words, theme.style(budget_slot)));
+    head.push(Span::styled(exhaustion, theme.style(Slot::Warn)));
     let mut burns = vec![Span::styled("  burn ", theme.style(Slot::Muted))];
     for window in BurnWindow::ALL.iter().filter(|w| **w != BurnWindow::Full) {
         let value = report.burn(*window);
@@ -163,7 +157,7 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
             burns.push(Span::raw(" "));
         }
     }
-    let spark_w = ctx.width.saturating_sub(16).min(report.burn_history.len().max(1));
+    let spark_w = ctx.width.saturating_sub(15).min(report.burn_history.len().max(1));
     let spark = sparkline(&report.burn_history, spark_w);
     let mut markers = vec![' '; spark_w];
     let hour_start = report.at - Duration::hours(1);
@@ -183,11 +177,11 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
         Line::from(head),
         Line::from(burns),
         Line::from(vec![
-            Span::styled("  1h burn  ", theme.style(Slot::Muted)),
+            Span::styled(format!("  {} ", fit(&objective, 10)), theme.style(Slot::Muted)),
             Span::styled(spark, theme.style(slot)),
         ]),
         Line::from(vec![
-            Span::styled("  deploys  ", theme.style(Slot::Muted)),
+            Span::styled(format!("  {} ", fit("deploys", 10)), theme.style(Slot::Muted)),
             Span::styled(markers.into_iter().collect::<String>(), theme.style(Slot::StatusAccent)),
         ]),
     ]

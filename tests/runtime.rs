@@ -1,0 +1,271 @@
+//! The real runtime loop on a `TestBackend`, with paused tokio time: the demo fills every pane at
+//! once, bursts coalesce into few frames, nothing is drawn between clock ticks when nothing changes,
+//! and quit, signals and task panics end the loop as they should.
+
+mod support;
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::Event;
+use futures::channel::mpsc::{UnboundedSender, unbounded};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use support::*;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use warroom::app::msg::{Msg, SourceData, SourceKind, SourceUpdate};
+use warroom::app::panes::ListPane;
+use warroom::app::runtime::{CHANNEL_CAPACITY, Outcome, Runtime, RuntimeError, TestShell};
+use warroom::app::state::AppState;
+use warroom::domain::log::{LogLevel, LogLine};
+use warroom::sources::clock::TimeSource;
+use warroom::sources::simulator;
+use warroom::terminal::OsSignal;
+
+type Input = futures::channel::mpsc::UnboundedReceiver<io::Result<Event>>;
+
+struct Rig {
+    runtime: Runtime<TestBackend>,
+    input: Input,
+    keys: UnboundedSender<io::Result<Event>>,
+    signals: mpsc::Receiver<OsSignal>,
+    signal_tx: mpsc::Sender<OsSignal>,
+    tx: mpsc::Sender<Msg>,
+}
+
+fn rig(state: AppState, size: (u16, u16), time: TimeSource) -> Rig {
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap_or_else(|e| panic!("{e}"));
+    let runtime = Runtime::new(state, terminal, time, rx, Box::new(TestShell));
+    let (keys, input) = unbounded();
+    let (signal_tx, signals) = mpsc::channel(4);
+    Rig {
+        runtime,
+        input,
+        keys,
+        signals,
+        signal_tx,
+        tx,
+    }
+}
+
+impl Rig {
+    async fn until(&mut self, what: &str, stop: impl Fn(&AppState) -> bool) -> Outcome {
+        let run = self.runtime.run_until(&mut self.input, &mut self.signals, stop);
+        match tokio::time::timeout(Duration::from_secs(600), run).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => panic!("runtime failed while waiting for {what}: {e}"),
+            Err(_) => panic!("{what} did not happen within 600 s of simulated time"),
+        }
+    }
+
+    fn key(&self, k: &str) {
+        let _ = self.keys.unbounded_send(Ok(Event::Key(key(k))));
+    }
+
+    fn screen(&self) -> String {
+        let buffer = self.runtime.terminal.backend().buffer();
+        (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn demo_rig(speed: f64) -> (Rig, simulator::Simulator, TimeSource) {
+    let start = t0();
+    let (state, sim) = warroom::demo::build(warroom::demo::test_setup("dark"), runbooks(), 1, start);
+    let time = TimeSource::simulated(start, speed);
+    (rig(state, (200, 50), time), sim, time)
+}
+
+fn every_pane_has_data(s: &AppState) -> bool {
+    !s.alerts.book.alerts().is_empty()
+        && !s.slos.reports.is_empty()
+        && !s.signals.readings.is_empty()
+        && s.logs.visible_len() > 0
+        && !s.deploys.deploys.is_empty()
+}
+
+#[tokio::test(start_paused = true)]
+async fn demo_fills_every_pane_within_a_second() {
+    let (mut rig, sim, time) = demo_rig(1.0);
+    let started = Instant::now();
+    rig.runtime.tasks.spawn(simulator::run(sim, time, 1.0, rig.tx.clone()));
+    assert_eq!(
+        rig.until("data in every pane", every_pane_has_data).await,
+        Outcome::Condition
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    // And it is on screen once the pending frame is drawn.
+    rig.runtime.draw().unwrap_or_else(|e| panic!("{e}"));
+    let screen = rig.screen();
+    for title in [
+        "1 Alerts",
+        "2 SLOs",
+        "3 Signals",
+        "4 Logs",
+        "5 Deploys",
+        "6 Runbook",
+        "7 Timeline",
+        "availability",
+        "5xx ratio",
+        "1.4.1",
+    ] {
+        assert!(screen.contains(title), "{title} not on screen:\n{screen}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn demo_at_speed_plays_the_whole_scenario_through_the_loop() {
+    let (mut rig, sim, time) = demo_rig(20.0);
+    rig.runtime.tasks.spawn(simulator::run(sim, time, 20.0, rig.tx.clone()));
+    let fired = |name: &'static str| {
+        move |s: &AppState| {
+            s.alerts
+                .book
+                .alerts()
+                .iter()
+                .any(|a| a.name() == name && a.state.is_active())
+        }
+    };
+    rig.until("the page", fired("OdinHighErrorRate")).await;
+    rig.until("the incident", |s| s.incident_open()).await;
+    rig.until("the fast burn", fired("OdinErrorBudgetFastBurn")).await;
+    rig.until("the rollback", |s| {
+        s.deploys
+            .deploys
+            .iter()
+            .any(|d| d.version == "1.4.1" && d.kind == warroom::domain::deploy::DeployKind::Rollback)
+    })
+    .await;
+    rig.until("the resolution", |s| s.incident.as_ref().is_some_and(|i| !i.is_open()))
+        .await;
+    assert!(
+        rig.runtime
+            .state
+            .alerts
+            .book
+            .alerts()
+            .iter()
+            .filter(|a| a.name().starts_with("Odin"))
+            .all(|a| !a.state.is_active())
+    );
+    // Quitting needs no confirmation once the incident is resolved.
+    rig.key("q");
+    assert_eq!(rig.until("quit", |_| false).await, Outcome::Quit);
+}
+
+fn log_burst(id: warroom::app::msg::SourceId, n: usize) -> Vec<Msg> {
+    (0..n)
+        .map(|i| {
+            Msg::Source(SourceUpdate {
+                source: id,
+                at: at(0),
+                result: Ok(SourceData::Logs(vec![LogLine {
+                    at: at(0),
+                    source: "app".into(),
+                    level: LogLevel::Info,
+                    text: format!("line {i}"),
+                }])),
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn burst_frames_and_idle_frames_are_bounded() {
+    let mut state = empty_state((200, 50));
+    let id = state.add_source(SourceKind::Logs, "logs");
+    let mut rig = rig(state, (200, 50), TimeSource::simulated(t0(), 1.0));
+    for msg in log_burst(id, 1000) {
+        rig.tx.try_send(msg).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let frames_before = rig.runtime.frames;
+    rig.until("the burst", |s| s.logs.buffer.len() == 1000).await;
+    assert!(
+        rig.runtime.frames - frames_before <= 3,
+        "1000 messages drew {} frames",
+        rig.runtime.frames - frames_before
+    );
+
+    // Idle: only the 1 Hz clock draws. Wait ten simulated seconds with nothing happening.
+    let start = Instant::now();
+    let frames = rig.runtime.frames;
+    let deadline = start + Duration::from_millis(10_500);
+    rig.until("ten idle seconds", move |_| Instant::now() >= deadline).await;
+    let drawn = rig.runtime.frames - frames;
+    assert!(
+        (9..=12).contains(&drawn),
+        "{drawn} frames in 10.5 idle seconds (expected one per clock tick)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn quit_key_signals_and_closed_input_end_the_loop() {
+    let mut rig = rig(empty_state((80, 24)), (80, 24), TimeSource::simulated(t0(), 1.0));
+    rig.key("tab");
+    rig.key("q");
+    assert_eq!(rig.until("quit", |_| false).await, Outcome::Quit);
+    assert_eq!(rig.runtime.state.focus, warroom::app::pane::PaneId::Slos);
+
+    let mut rig = rig_for_signal();
+    rig.signal_tx
+        .try_send(OsSignal::Hangup)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rig.until("hangup", |_| false).await, Outcome::Signal(OsSignal::Hangup));
+
+    let mut rig = rig_for_signal();
+    rig.signal_tx
+        .try_send(OsSignal::Terminate)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        rig.until("terminate", |_| false).await,
+        Outcome::Signal(OsSignal::Terminate)
+    );
+
+    let mut rig = rig_for_signal();
+    rig.keys.close_channel();
+    assert_eq!(rig.until("input closed", |_| false).await, Outcome::InputClosed);
+}
+
+fn rig_for_signal() -> Rig {
+    rig(empty_state((80, 24)), (80, 24), TimeSource::simulated(t0(), 1.0))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_task_stops_the_runtime() {
+    let mut rig = rig(empty_state((80, 24)), (80, 24), TimeSource::simulated(t0(), 1.0));
+    rig.runtime.tasks.spawn(async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        panic!("poller bug");
+    });
+    let run = rig.runtime.run(&mut rig.input, &mut rig.signals);
+    match tokio::time::timeout(Duration::from_secs(5), run).await {
+        Ok(Err(RuntimeError::TaskPanicked(what))) => assert!(what.contains("panicked"), "{what}"),
+        other => panic!("expected a task panic, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ctrl_c_quits_even_during_an_incident() {
+    let mut state = demo_state(8 * 60, (120, 40));
+    assert!(state.incident_open());
+    state.viewport = (120, 40);
+    let mut rig = rig(state, (120, 40), TimeSource::simulated(at(480), 1.0));
+    rig.key("q");
+    rig.until("the confirmation", |s| s.modal.is_some()).await;
+    rig.runtime.draw().unwrap_or_else(|e| panic!("{e}"));
+    assert!(rig.screen().contains("Quit warroom?"), "{}", rig.screen());
+    rig.key("ctrl-c");
+    assert_eq!(rig.until("quit", |_| false).await, Outcome::Quit);
+}

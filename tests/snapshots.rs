@@ -1,0 +1,215 @@
+//! Screen snapshots (ratatui `TestBackend` + insta) of the demo at fixed simulated times and sizes,
+//! of the help overlay, of the palette, and of each theme's styles.
+
+mod support;
+
+use std::fmt::Write;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier, Style};
+use support::*;
+use warroom::app::state::AppState;
+use warroom::demo;
+use warroom::ui::theme::{Slot, Theme};
+
+fn render(state: &AppState, seconds: i64) -> Buffer {
+    let (w, h) = state.viewport;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap_or_else(|e| panic!("{e}"));
+    terminal
+        .draw(|f| warroom::ui::draw(f, state, at(seconds)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    terminal.backend().buffer().clone()
+}
+
+/// The buffer's text, one line per row, trailing spaces kept visible by a final `|`.
+fn text(buffer: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let mut line = String::new();
+        for x in 0..buffer.area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        let _ = writeln!(out, "{line}|");
+    }
+    out
+}
+
+fn screen(seconds: i64, size: (u16, u16)) -> String {
+    text(&render(&demo_state(seconds, size), seconds))
+}
+
+#[test]
+fn demo_80x24_at_start() {
+    insta::assert_snapshot!(screen(1, (80, 24)));
+}
+
+#[test]
+fn demo_80x24_during_the_incident() {
+    insta::assert_snapshot!(screen(10 * 60, (80, 24)));
+}
+
+#[test]
+fn demo_120x40_during_the_incident() {
+    insta::assert_snapshot!(screen(10 * 60, (120, 40)));
+}
+
+#[test]
+fn demo_200x50_before_the_deploy() {
+    insta::assert_snapshot!(screen(90, (200, 50)));
+}
+
+#[test]
+fn demo_200x50_at_the_fast_burn_page() {
+    insta::assert_snapshot!(screen(14 * 60, (200, 50)));
+}
+
+#[test]
+fn demo_200x50_after_recovery() {
+    insta::assert_snapshot!(screen(21 * 60, (200, 50)));
+}
+
+#[test]
+fn zoomed_logs_at_120x40() {
+    let mut s = demo_state(10 * 60, (120, 40));
+    press(&mut s, "4 z", at(600));
+    insta::assert_snapshot!(text(&render(&s, 600)));
+}
+
+#[test]
+fn help_overlay_lists_every_binding() {
+    let mut s = demo_state(60, (120, 40));
+    press(&mut s, "?", at(60));
+    insta::assert_snapshot!(text(&render(&s, 60)));
+}
+
+#[test]
+fn help_rows_match_the_keymap() {
+    // Every binding of the live keymap appears in the help text, with its action's description.
+    let s = empty_state((120, 40));
+    let rows = warroom::ui::help::rows(&s.keymap);
+    for binding in s.keymap.bindings() {
+        let key = binding.chord.to_string();
+        assert!(
+            rows.iter()
+                .any(|(keys, desc, _)| keys.split(", ").any(|k| k == key) && desc == binding.action.description()),
+            "{key} → {:?} missing from help",
+            binding.action
+        );
+    }
+    insta::assert_snapshot!(
+        rows.iter()
+            .map(|(k, d, h)| if *h { format!("## {k}") } else { format!("{k:<22} {d}") })
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn palette_with_completions() {
+    let mut s = demo_state(60, (120, 40));
+    press(&mut s, ":", at(60));
+    type_text(&mut s, "fo", at(60));
+    insta::assert_snapshot!(text(&render(&s, 60)));
+}
+
+#[test]
+fn quit_confirmation_during_an_incident() {
+    let mut s = demo_state(10 * 60, (120, 40));
+    press(&mut s, "q", at(600));
+    insta::assert_snapshot!(text(&render(&s, 600)));
+}
+
+fn style_text(style: Style) -> String {
+    let color = |c: Option<Color>| c.map_or("-".to_string(), |c| format!("{c}"));
+    let mut mods = Vec::new();
+    for (m, name) in [
+        (Modifier::BOLD, "bold"),
+        (Modifier::DIM, "dim"),
+        (Modifier::ITALIC, "italic"),
+        (Modifier::UNDERLINED, "underline"),
+        (Modifier::REVERSED, "reversed"),
+    ] {
+        if style.add_modifier.contains(m) {
+            mods.push(name);
+        }
+    }
+    format!("fg={} bg={} {}", color(style.fg), color(style.bg), mods.join("+"))
+}
+
+/// The theme's slot table and the 80x24 demo screen with each row's style runs.
+fn themed(theme: &str) -> String {
+    let mut s = demo::state_at(demo::test_setup(theme), runbooks(), 1, 10 * 60, (80, 24));
+    assert_eq!(s.theme.name, theme);
+    let mut out = String::new();
+    for slot in Slot::ALL {
+        let _ = writeln!(out, "{:<18} {}", slot.key(), style_text(s.theme.style(slot)));
+    }
+    s.focus = warroom::app::pane::PaneId::Slos;
+    let buffer = render(&s, 600);
+    for y in 0..buffer.area.height {
+        let mut runs: Vec<(u16, u16, Style)> = Vec::new();
+        for x in 0..buffer.area.width {
+            let st = buffer[(x, y)].style();
+            match runs.last_mut() {
+                Some((_, end, last)) if *last == st => *end = x + 1,
+                _ => runs.push((x, x + 1, st)),
+            }
+        }
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        let _ = writeln!(out, "{line}|");
+        for (a, b, st) in runs {
+            let _ = writeln!(out, "    {a:>2}..{b:<2} {}", style_text(st));
+        }
+    }
+    out
+}
+
+#[test]
+fn theme_dark() {
+    insta::assert_snapshot!(themed("dark"));
+}
+
+#[test]
+fn theme_light() {
+    insta::assert_snapshot!(themed("light"));
+}
+
+#[test]
+fn theme_high_contrast() {
+    insta::assert_snapshot!(themed("high-contrast"));
+}
+
+#[test]
+fn no_color_leaves_no_colour_and_keeps_words_and_symbols() {
+    let mut setup = demo::test_setup("dark");
+    setup.theme = setup.theme.without_color();
+    let s = demo::state_at(setup, runbooks(), 1, 14 * 60, (200, 50));
+    let buffer = render(&s, 14 * 60);
+    for cell in buffer.content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "colour in {cell:?}"
+        );
+    }
+    let screen = text(&buffer);
+    for word in ["PAGE", "FIRING", "CRIT", "WARN", "OK", "✓", "▲"] {
+        assert!(screen.contains(word), "{word} missing without colour");
+    }
+}
+
+#[test]
+fn every_theme_renders_every_arrangement_without_panicking() {
+    for (name, _) in warroom::ui::theme::BUILTIN {
+        let theme = Theme::builtin(name).unwrap_or_else(Theme::plain);
+        for size in [(80, 24), (120, 40), (200, 50), (30, 8)] {
+            let mut setup = demo::test_setup(name);
+            setup.theme = theme.clone();
+            let s = demo::state_at(setup, runbooks(), 3, 9 * 60, size);
+            render(&s, 9 * 60);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Shared helpers for integration tests: a fixed clock, key presses from key strings, and demo
+//! states at fixed simulated times.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyEvent, KeyEventKind, KeyEventState};
+use warroom::app::effect::Effect;
+use warroom::app::keymap::KeyChord;
+use warroom::app::msg::Msg;
+use warroom::app::state::AppState;
+use warroom::app::update::update;
+use warroom::config::load::{BUILTIN_RUNBOOKS, load_runbooks};
+use warroom::demo;
+use warroom::domain::runbook::Runbook;
+
+pub fn t0() -> DateTime<Utc> {
+    demo::fixed_start()
+}
+
+pub fn at(seconds: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(seconds)
+}
+
+pub fn runbooks() -> Vec<Runbook> {
+    assert!(!BUILTIN_RUNBOOKS.is_empty());
+    load_runbooks(&[], std::path::Path::new(".")).0
+}
+
+/// A key event from a key string such as "q", "G", "ctrl-d", "shift-tab".
+pub fn key(text: &str) -> KeyEvent {
+    let chord = KeyChord::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    KeyEvent {
+        code: chord.code,
+        modifiers: chord.modifiers,
+        kind: KeyEventKind::Press,
+        state: KeyEventState::NONE,
+    }
+}
+
+/// Presses each key in turn (space-separated key strings), returning every effect.
+pub fn press(state: &mut AppState, keys: &str, now: DateTime<Utc>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for k in keys.split_whitespace() {
+        effects.extend(update(state, Msg::Key(key(k)), now));
+    }
+    effects
+}
+
+/// Types literal text, one character per key press.
+pub fn type_text(state: &mut AppState, text: &str, now: DateTime<Utc>) {
+    for c in text.chars() {
+        let k = if c == ' ' { "space".to_string() } else { c.to_string() };
+        update(state, Msg::Key(key(&k)), now);
+    }
+}
+
+/// An empty cockpit (no sources) at the given size.
+pub fn empty_state(size: (u16, u16)) -> AppState {
+    let mut state = AppState::new(demo::test_setup("dark"));
+    state.runbook.library = runbooks();
+    update(
+        &mut state,
+        Msg::Resize {
+            width: size.0,
+            height: size.1,
+        },
+        t0(),
+    );
+    state
+}
+
+/// The demo after `seconds` of simulated time with seed 1.
+pub fn demo_state(seconds: i64, size: (u16, u16)) -> AppState {
+    demo::state_at(demo::test_setup("dark"), runbooks(), 1, seconds, size)
+}
