@@ -4,6 +4,8 @@
 
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
@@ -15,6 +17,16 @@ pub type RealTerminal = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
 
 /// Set while the alternate screen is up, so a restore happens at most once per entry.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Held while a frame is written and while the terminal is restored, so a panic hook on another
+/// thread can never restore the terminal in the middle of a frame (which would leave that frame on
+/// the main screen).
+static SCREEN: Mutex<()> = Mutex::new(());
+
+/// Permission to write a frame: holds the screen lock. `None` once the terminal was restored.
+pub fn frame_permit() -> Option<MutexGuard<'static, ()>> {
+    let guard = SCREEN.lock().unwrap_or_else(PoisonError::into_inner);
+    ACTIVE.load(Ordering::SeqCst).then_some(guard)
+}
 
 /// Raw mode, alternate screen, hidden cursor; output buffered so a frame is one write.
 pub fn enter() -> io::Result<RealTerminal> {
@@ -31,12 +43,29 @@ pub fn enter() -> io::Result<RealTerminal> {
 /// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call any number
 /// of times and from a panic hook; errors (a hung-up terminal) are ignored.
 pub fn restore() {
+    // Wait briefly for a frame being written to finish. A panic inside drawing holds the lock on
+    // this very thread, so after a short wait the restore goes ahead regardless.
+    let mut guard = None;
+    for _ in 0..50 {
+        match SCREEN.try_lock() {
+            Ok(g) => {
+                guard = Some(g);
+                break;
+            }
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                guard = Some(p.into_inner());
+                break;
+            }
+            Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
         let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
         let _ = terminal::disable_raw_mode();
         let _ = out.flush();
     }
+    drop(guard);
 }
 
 pub fn is_active() -> bool {

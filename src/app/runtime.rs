@@ -33,9 +33,13 @@ pub const CHANNEL_CAPACITY: usize = 1024;
 pub trait Shell: Send {
     /// Restore the terminal, stop the process until resumed, then re-enter the cockpit's mode.
     fn suspend(&mut self) -> io::Result<()>;
-    /// Whether drawing is allowed (false once a panic hook has restored the terminal).
-    fn can_draw(&self) -> bool;
+    /// Permission to write one frame, held while it is written; `None` once a panic hook has
+    /// restored the terminal (nothing may be drawn on the main screen).
+    fn frame_permit(&self) -> Option<FramePermit>;
 }
+
+/// Held while a frame is written (the real terminal's screen lock; nothing in tests).
+pub struct FramePermit(#[allow(dead_code)] Option<std::sync::MutexGuard<'static, ()>>);
 
 /// The shell of tests: suspending does nothing.
 pub struct TestShell;
@@ -44,8 +48,8 @@ impl Shell for TestShell {
     fn suspend(&mut self) -> io::Result<()> {
         Ok(())
     }
-    fn can_draw(&self) -> bool {
-        true
+    fn frame_permit(&self) -> Option<FramePermit> {
+        Some(FramePermit(None))
     }
 }
 
@@ -56,8 +60,8 @@ impl Shell for ProcessShell {
     fn suspend(&mut self) -> io::Result<()> {
         crate::terminal::suspend()
     }
-    fn can_draw(&self) -> bool {
-        crate::terminal::is_active()
+    fn frame_permit(&self) -> Option<FramePermit> {
+        crate::terminal::frame_permit().map(|guard| FramePermit(Some(guard)))
     }
 }
 
@@ -205,8 +209,8 @@ impl<B: Backend> Runtime<B> {
                     Err(_) => break,
                 }
             }
-            if self.dirty && self.last_draw.is_none_or(|t| t.elapsed() >= FRAME_INTERVAL) {
-                self.draw()?;
+            if self.last_draw.is_none_or(|t| t.elapsed() >= FRAME_INTERVAL) {
+                self.draw_if_dirty()?;
             }
         }
     }
@@ -256,11 +260,21 @@ impl<B: Backend> Runtime<B> {
         self.draw()
     }
 
+    /// Draws a frame only if something changed since the last one; returns whether it drew.
+    /// When nothing changed, nothing at all is written to the terminal.
+    pub fn draw_if_dirty(&mut self) -> Result<bool, RuntimeError> {
+        if !self.dirty {
+            return Ok(false);
+        }
+        self.draw()?;
+        Ok(true)
+    }
+
     /// Draws one frame if the terminal is still ours.
     pub fn draw(&mut self) -> Result<(), RuntimeError> {
-        if !self.shell.can_draw() {
+        let Some(_permit) = self.shell.frame_permit() else {
             return Ok(());
-        }
+        };
         let now = self.time.now();
         let state = &self.state;
         self.terminal.draw(|frame| crate::ui::draw(frame, state, now))?;

@@ -3,7 +3,7 @@
 //! contradictory fields, bad keys and actions, unreadable secrets, unknown themes, broken runbooks)
 //! and reported with the file, line and key, before the terminal is touched.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -119,6 +119,7 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
         }
     };
     let mut merged = toml::Value::Table(defaults);
+    let mut origins = Origins::new();
     let mut doc = None;
     if let Some(text) = &user_text {
         match toml_edit::Document::parse(text.clone()) {
@@ -149,12 +150,34 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
             problems.push(locate(&file_name, text, doc.as_ref(), &path, message));
         }
         if let toml::Value::Table(base) = &mut merged {
-            merge(base, user);
+            origins = merge(base, user);
         }
     }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut config: Config = match serde_path_to_error::deserialize(merged) {
+        Ok(c) => c,
+        Err(e) => {
+            return Err(vec![Problem {
+                file: "(merged configuration)".into(),
+                line: None,
+                key: Some(path_text(&convert_path(e.path()))),
+                message: e.inner().message().to_string(),
+            }]);
+        }
+    };
+    keep_enabled(&mut config.signals, |s| s.enabled, &mut origins, "signals");
+    keep_enabled(&mut config.slo, |s| s.enabled, &mut origins, "slo");
+    keep_enabled(&mut config.logs, |s| s.enabled, &mut origins, "logs");
+    keep_enabled(&mut config.deploys, |s| s.enabled, &mut origins, "deploys");
+    keep_enabled(&mut config.probes, |s| s.enabled, &mut origins, "probes");
+    let origins = origins;
     let locate_here = |path: &[Seg], message: String| -> Problem {
-        match (&user_text, &doc) {
-            (Some(text), Some(d)) if item_at(d, path).is_some() => locate(&file_name, text, Some(d), path, message),
+        match (user_path(path, &origins), &user_text, &doc) {
+            (Some(mapped), Some(text), Some(d)) if item_at(d, &mapped).is_some() => {
+                locate(&file_name, text, Some(d), &mapped, message)
+            }
             _ => Problem {
                 file: "(defaults)".into(),
                 line: None,
@@ -163,24 +186,6 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
             },
         }
     };
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut config: Config = match serde_path_to_error::deserialize(merged) {
-        Ok(c) => c,
-        Err(e) => {
-            return Err(vec![locate_here(
-                &convert_path(e.path()),
-                e.inner().message().to_string(),
-            )]);
-        }
-    };
-    config.signals.retain(|s| s.enabled);
-    config.slo.retain(|s| s.enabled);
-    config.logs.retain(|s| s.enabled);
-    config.deploys.retain(|s| s.enabled);
-    config.probes.retain(|s| s.enabled);
-
     let base_dir = user_file
         .as_ref()
         .and_then(|f| f.parent())
@@ -367,28 +372,79 @@ fn is_named_list(items: &[toml::Value]) -> bool {
     !items.is_empty() && items.iter().all(|v| v.get("name").is_some_and(toml::Value::is_str))
 }
 
-/// Merges `over` into `base`: tables key by key, lists of named tables by name, anything else replaced.
-pub fn merge(base: &mut toml::Table, over: toml::Table) {
+/// For each top-level list the user's file sets, where each merged entry came from: its index in
+/// the user's list, or `None` for an entry that only exists in the defaults.
+pub type Origins = BTreeMap<String, Vec<Option<usize>>>;
+
+/// Merges `over` into `base`: tables key by key, lists of named tables by name (a user entry
+/// overrides the default entry of the same name, at most once, so a name repeated in the user's
+/// list stays a visible duplicate), anything else replaced. Returns where list entries came from.
+pub fn merge(base: &mut toml::Table, over: toml::Table) -> Origins {
+    let mut origins = Origins::new();
     for (k, v) in over {
         match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => {
+                merge(b, o);
+            }
             (Some(toml::Value::Array(b)), toml::Value::Array(o)) if is_named_list(b) && is_named_list(&o) => {
-                for item in o {
+                let defaults = b.len();
+                let mut from: Vec<Option<usize>> = vec![None; defaults];
+                for (j, item) in o.into_iter().enumerate() {
                     let name = item.get("name").cloned();
-                    match b.iter_mut().find(|x| x.get("name") == name.as_ref()) {
-                        Some(toml::Value::Table(existing)) => {
-                            if let toml::Value::Table(item) = item {
+                    let target = (0..defaults).find(|&i| from[i].is_none() && b[i].get("name") == name.as_ref());
+                    match (target, item) {
+                        (Some(i), toml::Value::Table(item)) => {
+                            if let toml::Value::Table(existing) = &mut b[i] {
                                 merge(existing, item);
                             }
+                            from[i] = Some(j);
                         }
-                        _ => b.push(item),
+                        (_, item) => {
+                            b.push(item);
+                            from.push(Some(j));
+                        }
                     }
                 }
+                origins.insert(k, from);
             }
             (_, v) => {
+                if let toml::Value::Array(items) = &v {
+                    origins.insert(k.clone(), (0..items.len()).map(Some).collect());
+                }
                 base.insert(k, v);
             }
         }
+    }
+    origins
+}
+
+/// Drops disabled entries, keeping the origins of the remaining ones in step.
+fn keep_enabled<T>(items: &mut Vec<T>, enabled: fn(&T) -> bool, origins: &mut Origins, list: &str) {
+    if let Some(from) = origins.get_mut(list) {
+        let mut index = 0;
+        from.retain(|_| {
+            let keep = items.get(index).is_none_or(enabled);
+            index += 1;
+            keep
+        });
+    }
+    items.retain(enabled);
+}
+
+/// Lists whose entries validation reports by index.
+const LISTS: [&str; 6] = ["alertmanager", "signals", "slo", "logs", "deploys", "probes"];
+
+/// Translates a path into the merged config to the same entry in the user's file; `None` when the
+/// entry exists only in the defaults.
+fn user_path(path: &[Seg], origins: &Origins) -> Option<Vec<Seg>> {
+    match path {
+        [Seg::Key(list), Seg::Index(i), rest @ ..] if LISTS.contains(&list.as_str()) => {
+            let j = origins.get(list)?.get(*i).copied().flatten()?;
+            let mut mapped = vec![Seg::Key(list.clone()), Seg::Index(j)];
+            mapped.extend_from_slice(rest);
+            Some(mapped)
+        }
+        _ => Some(path.to_vec()),
     }
 }
 
@@ -808,7 +864,8 @@ mod tests {
     fn merge_is_field_by_field_and_lists_merge_by_name() {
         let mut base: toml::Table = toml::from_str("[service]\nname = \"odin\"\nenvironment = \"prod\"\n[[signals]]\nname = \"a\"\nquery = \"q\"\nwarn = 1\n[[signals]]\nname = \"b\"\nquery = \"qb\"\n").unwrap_or_default();
         let over: toml::Table = toml::from_str("[service]\nenvironment = \"staging\"\n[[signals]]\nname = \"a\"\nwarn = 2\n[[signals]]\nname = \"c\"\nquery = \"qc\"\n").unwrap_or_default();
-        merge(&mut base, over);
+        let origins = merge(&mut base, over);
+        assert_eq!(origins.get("signals"), Some(&vec![Some(0), None, Some(1)]));
         let expected: toml::Table = toml::from_str("[service]\nname = \"odin\"\nenvironment = \"staging\"\n[[signals]]\nname = \"a\"\nquery = \"q\"\nwarn = 2\n[[signals]]\nname = \"b\"\nquery = \"qb\"\n[[signals]]\nname = \"c\"\nquery = \"qc\"\n").unwrap_or_default();
         assert_eq!(base, expected);
     }
