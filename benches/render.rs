@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
-use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio::sync::mpsc;
 use warroom::app::msg::{Msg, SourceData, SourceUpdate};
 use warroom::app::runtime::{Runtime, TestShell};
@@ -42,6 +43,19 @@ impl Counter {
 
 const T: i64 = 14 * 60;
 
+/// A crossterm terminal of 200x50 writing into `counter`; a fixed viewport, because a writer that is
+/// not a tty cannot be asked for its size.
+fn fixed(counter: Counter) -> Terminal<CrosstermBackend<io::BufWriter<Counter>>> {
+    let backend = CrosstermBackend::new(io::BufWriter::with_capacity(256 * 1024, counter));
+    Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, 200, 50)),
+        },
+    )
+    .expect("crossterm backend")
+}
+
 fn state() -> warroom::app::state::AppState {
     demo::state_at(
         demo::test_setup("dark"),
@@ -65,11 +79,7 @@ fn render(c: &mut Criterion) {
         })
     });
     let counter = Counter::default();
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::BufWriter::with_capacity(
-        256 * 1024,
-        counter.clone(),
-    )))
-    .expect("crossterm backend");
+    let mut terminal = fixed(counter.clone());
     c.bench_function("render+diff+encode demo 200x50 (crossterm, buffered)", |b| {
         b.iter(|| {
             terminal
@@ -88,11 +98,7 @@ fn bytes(_c: &mut Criterion) {
         .expect("runtime");
     let _guard = rt.enter();
     let counter = Counter::default();
-    let terminal = Terminal::new(CrosstermBackend::new(io::BufWriter::with_capacity(
-        256 * 1024,
-        counter.clone(),
-    )))
-    .expect("backend");
+    let terminal = fixed(counter.clone());
     let (_tx, rx) = mpsc::channel(16);
     let state = state();
     let logs = state

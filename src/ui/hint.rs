@@ -57,7 +57,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, _now: DateTim
         );
         return;
     }
-    frame.render_widget(Paragraph::new(hints(state)), area);
+    super::put_lines(frame, area, &[hints(state)]);
 }
 
 /// "? help  : command  / filter ..." with the keys actually bound.

@@ -13,16 +13,30 @@ pub mod theme;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Block;
 
 use crate::app::pane::PaneId;
 use crate::app::state::{AppState, Modal};
 use theme::Slot;
 
+/// Writes lines top to bottom into `area`, each cut at its width. Cheaper than a `Paragraph`, which
+/// measures and reflows every line: rows are prepared to fit already.
+pub fn put_lines(frame: &mut Frame<'_>, area: Rect, lines: &[Line<'_>]) {
+    let buffer = frame.buffer_mut();
+    for (line, y) in lines.iter().zip(area.top()..area.bottom()) {
+        buffer.set_line(area.x, y, line, area.width);
+    }
+}
+
 pub fn draw(frame: &mut Frame<'_>, state: &AppState, now: DateTime<Utc>) {
     let area = frame.area();
-    frame.render_widget(Block::default().style(state.theme.style(Slot::Text)), area);
+    let base = state.theme.style(Slot::Text);
+    if base.bg.is_some() {
+        // Themes with their own background paint the whole screen; others keep the terminal's.
+        frame.render_widget(Block::default().style(base), area);
+    }
     let screen = layout::compute(area, state.focus, state.zoomed);
     status_bar::render(frame, screen.status, state, now);
     if let Some(tabs) = screen.tabs {
@@ -43,7 +57,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState, now: DateTime<Utc>) {
 }
 
 /// The tab bar of the one-pane layout: every pane with its digit, the focused one marked.
-fn render_tabs(frame: &mut Frame<'_>, area: ratatui::layout::Rect, state: &AppState) {
+fn render_tabs(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
     let theme = &state.theme;
     let mut spans = Vec::new();
     for pane in PaneId::ALL {
@@ -54,5 +68,5 @@ fn render_tabs(frame: &mut Frame<'_>, area: ratatui::layout::Rect, state: &AppSt
         };
         spans.push(Span::styled(text, theme.style(slot)));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    put_lines(frame, area, &[Line::from(spans)]);
 }

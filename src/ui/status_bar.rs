@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use super::theme::Slot;
@@ -15,10 +14,8 @@ use crate::domain::health::SourceHealth;
 use crate::domain::timefmt::short_duration;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, now: DateTime<Utc>) {
-    frame.render_widget(
-        Paragraph::new(line(state, now, area.width)).style(state.theme.style(Slot::StatusBar)),
-        area,
-    );
+    frame.buffer_mut().set_style(area, state.theme.style(Slot::StatusBar));
+    super::put_lines(frame, area, &[line(state, now, area.width)]);
 }
 
 /// How much detail the bar shows: 0 is everything, 3 the most compact.

@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 use super::chrome;
 use super::theme::Slot;
@@ -52,7 +51,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId,
         PaneId::Runbook => runbook::lines(&ctx),
         PaneId::Timeline => timeline::lines(&ctx),
     };
-    frame.render_widget(Paragraph::new(lines), inner);
+    super::put_lines(frame, inner, &lines);
 }
 
 /// What a pane's drawing needs: the state, focus, time and the inner size.
