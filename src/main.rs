@@ -291,6 +291,7 @@ fn cockpit(cli: &Cli, paths: &Paths, demo: Option<(f64, u64)>) -> ExitCode {
             None
         }
     };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), demo = demo.is_some(), config = ?loaded.config_file, "warroom starting");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

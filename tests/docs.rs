@@ -15,11 +15,15 @@ const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 fn capture() -> String {
     let state = demo_state(10 * 60, (120, 40));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap_or_else(|e| panic!("{e}"));
-    terminal.draw(|f| warroom::ui::draw(f, &state, at(600))).unwrap_or_else(|e| panic!("{e}"));
+    terminal
+        .draw(|f| warroom::ui::draw(f, &state, at(600)))
+        .unwrap_or_else(|e| panic!("{e}"));
     let buffer = terminal.backend().buffer();
     let mut out = String::from("```text\n");
     for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -33,7 +37,11 @@ fn key_table() -> String {
     let scopes = std::iter::once(Scope::Global).chain(PaneId::ALL.into_iter().map(Scope::Pane));
     for scope in scopes {
         for action in Action::all() {
-            let keys: Vec<String> = keymap.keys_for(scope, action).iter().map(|k| format!("`{k}`")).collect();
+            let keys: Vec<String> = keymap
+                .keys_for(scope, action)
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect();
             if keys.is_empty() {
                 continue;
             }
@@ -41,7 +49,11 @@ fn key_table() -> String {
                 Scope::Global => "everywhere".to_string(),
                 Scope::Pane(p) => p.title().to_string(),
             };
-            out.push_str(&format!("| {} | {place} | {} |\n", keys.join(" "), action.description().replace('|', "\\|")));
+            out.push_str(&format!(
+                "| {} | {place} | {} |\n",
+                keys.join(" "),
+                action.description().replace('|', "\\|")
+            ));
         }
     }
     out.push_str("| `ctrl-c` | everywhere, even in prompts | quit now |\n");
@@ -67,7 +79,9 @@ fn readme_blocks_match_the_code() {
         if std::env::var("UPDATE_README").is_ok_and(|v| v == "1") {
             std::fs::write(README, &wanted).unwrap_or_else(|e| panic!("{e}"));
         } else {
-            panic!("README.md's demo capture or key table is out of date: run `UPDATE_README=1 cargo test --test docs` and review the diff");
+            panic!(
+                "README.md's demo capture or key table is out of date: run `UPDATE_README=1 cargo test --test docs` and review the diff"
+            );
         }
     }
 }

@@ -357,3 +357,107 @@ fn panic_in_a_background_task_restores_the_terminal() {
 fn panic_in_the_main_loop_restores_the_terminal() {
     panic_restores_the_terminal("main");
 }
+
+/// The process state letter from /proc (`T` when stopped).
+fn process_state(pid: Pid) -> char {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()))
+        .unwrap_or('?')
+}
+
+#[test]
+fn ctrl_z_suspends_with_the_terminal_restored_and_resuming_redraws_everything() {
+    let mut w = started(120, 40, "Timeline");
+    let mark = w.mark();
+    w.send(b"\x1a");
+    w.wait_for_after(mark, LEAVE_ALT);
+    let pid = w.pid();
+    let deadline = Instant::now() + DEADLINE;
+    while process_state(pid) != 'T' {
+        assert!(
+            Instant::now() < deadline,
+            "not stopped after Ctrl-Z (state {})",
+            process_state(pid)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let flags = w.local_flags();
+    assert!(
+        flags & libc::ICANON != 0 && flags & libc::ECHO != 0,
+        "raw mode left on while suspended (c_lflag {flags:o})"
+    );
+    let suspended_at = w.output().rfind(LEAVE_ALT).unwrap_or(0);
+    assert!(
+        w.output()[suspended_at..].contains(SHOW_CURSOR),
+        "cursor not shown while suspended"
+    );
+
+    // `fg` sends SIGCONT: the cockpit takes the terminal back and paints a whole frame.
+    let mark = w.mark();
+    w.signal(Signal::SIGCONT);
+    w.wait_for_after(mark, ENTER_ALT);
+    for title in ["1 Alerts", "4 Logs", "7 Timeline", "DEMO ×1"] {
+        w.wait_for_after(mark, title);
+    }
+    let flags = w.local_flags();
+    assert_eq!(
+        flags & (libc::ICANON | libc::ECHO),
+        0,
+        "raw mode not back after resume (c_lflag {flags:o})"
+    );
+    w.send(b"q");
+    let status = w.wait_exit();
+    assert_exit_code(&status, 0, &w.output());
+    assert_restored(&w);
+}
+
+#[test]
+fn no_color_draws_without_any_colour_sequence() {
+    let mut w = Warroom::spawn(120, 40, &[("NO_COLOR", "1")]);
+    w.wait_for("7 Timeline");
+    w.wait_for("DEMO ×1");
+    let out = w.output();
+    for colour in ["[38;5;", "[48;5;", "[38;2;", "[48;2;", "[31m", "[32m", "[33m"] {
+        assert!(
+            !out.contains(colour),
+            "colour sequence {colour:?} written despite NO_COLOR:\n{}",
+            escaped(&out)
+        );
+    }
+    assert!(
+        out.contains("[7m") || out.contains(";7m"),
+        "focus/selection not shown in reverse video"
+    );
+    w.send(b"q");
+    let status = w.wait_exit();
+    assert_exit_code(&status, 0, &w.output());
+}
+
+#[test]
+fn nothing_is_printed_to_the_terminal_but_frames_and_logs_go_to_the_file() {
+    let mut w = started(80, 24, "7 Timeline");
+    w.send(b"q");
+    let status = w.wait_exit();
+    assert_exit_code(&status, 0, &w.output());
+    let after = assert_restored(&w);
+    assert!(
+        after
+            .trim_matches(|c: char| c.is_whitespace() || c.is_control() || "[?25h".contains(c))
+            .is_empty(),
+        "printed after the UI: {after:?}"
+    );
+    let log_dir = w._dir.path().join("data").join("logs");
+    let logs: Vec<String> = std::fs::read_dir(&log_dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        logs.iter().any(|l| l.contains("warroom starting")),
+        "no log file with the start line in {}",
+        log_dir.display()
+    );
+}
