@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrono::{DurationRound, Utc};
+use chrono::DurationRound;
 use clap::Parser;
 use crossterm::event::EventStream;
 use tokio::sync::mpsc;
@@ -241,7 +241,7 @@ fn setup(loaded: &Loaded, cli: &Cli, demo: Option<f64>) -> StateSetup {
         .iter()
         .map(|t| if no_color { t.without_color() } else { t.clone() })
         .collect();
-    let local_offset = chrono::Local::now().offset().fix();
+    let local_offset = TimeSource::Real.now().with_timezone(&chrono::Local).offset().fix();
     let (service, environment, banner) = match demo {
         Some(speed) => (
             "odin".to_string(),
@@ -334,9 +334,8 @@ async fn run_cockpit(cli: &Cli, loaded: &Loaded, demo: Option<(f64, u64)>) -> Re
     let setup = setup(loaded, cli, demo.map(|(speed, _)| speed));
     let (state, time, simulator) = match demo {
         Some((speed, seed)) => {
-            let start = Utc::now()
-                .duration_trunc(chrono::Duration::seconds(1))
-                .unwrap_or_else(|_| Utc::now());
+            let now = TimeSource::Real.now();
+            let start = now.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(now);
             let (state, sim) = warroom::demo::build(setup, loaded.runbooks.clone(), seed, start);
             (state, TimeSource::simulated(start, speed), Some((sim, speed)))
         }

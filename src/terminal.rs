@@ -56,6 +56,8 @@ pub fn restore() {
                 guard = Some(p.into_inner());
                 break;
             }
+            // A bounded wait on the way out (at most 100 ms), never on the runtime's path.
+            #[allow(clippy::disallowed_methods)]
             Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(2)),
         }
     }

@@ -170,6 +170,8 @@ impl Warroom {
                     escaped(&self.output())
                 );
             }
+            // No event says a child exited or stopped: poll its state every 10 ms.
+            #[allow(clippy::disallowed_methods)]
             std::thread::sleep(Duration::from_millis(10));
         };
         self.wait_until("EOF on the pty", |_, eof| eof);
@@ -380,6 +382,7 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_resuming_redraws_everything() 
             "not stopped after Ctrl-Z (state {})",
             process_state(pid)
         );
+        #[allow(clippy::disallowed_methods)]
         std::thread::sleep(Duration::from_millis(10));
     }
     let flags = w.local_flags();
