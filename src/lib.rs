@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod journal;
 pub mod logging;
+pub mod quiet;
 pub mod sources;
 pub mod terminal;
 pub mod ui;

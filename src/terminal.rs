@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
+
+use crate::quiet::QuietBackend;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 
-/// The real terminal: crossterm writing through one buffer, flushed once per frame.
-pub type RealTerminal = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+/// The real terminal: crossterm writing through one buffer, flushed once per frame, and silent
+/// when a frame changes nothing.
+pub type RealTerminal = Terminal<QuietBackend<CrosstermBackend<BufWriter<Stdout>>>>;
 
 /// Set while the alternate screen is up, so a restore happens at most once per entry.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -34,10 +37,10 @@ pub fn enter() -> io::Result<RealTerminal> {
     ACTIVE.store(true, Ordering::SeqCst);
     let mut out = io::stdout();
     execute!(out, terminal::EnterAlternateScreen, cursor::Hide)?;
-    Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(
-        256 * 1024,
-        io::stdout(),
-    )))
+    Terminal::new(QuietBackend::new(
+        CrosstermBackend::new(BufWriter::with_capacity(256 * 1024, io::stdout())),
+        true,
+    ))
 }
 
 /// Leaves the alternate screen, shows the cursor and turns raw mode off. Safe to call any number

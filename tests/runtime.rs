@@ -269,3 +269,80 @@ async fn ctrl_c_quits_even_during_an_incident() {
     rig.key("ctrl-c");
     assert_eq!(rig.until("quit", |_| false).await, Outcome::Quit);
 }
+
+/// Counts bytes reaching the "terminal".
+#[derive(Clone, Default)]
+struct Counter(std::sync::Arc<std::sync::Mutex<usize>>);
+
+impl io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Ok(mut n) = self.0.lock() {
+            *n += buf.len();
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Counter {
+    fn bytes(&self) -> usize {
+        self.0.lock().map(|n| *n).unwrap_or(0)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_that_change_nothing_write_nothing_and_a_change_writes_little() {
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::layout::Rect;
+    use ratatui::{TerminalOptions, Viewport};
+    use warroom::quiet::QuietBackend;
+
+    let counter = Counter::default();
+    let backend = QuietBackend::new(CrosstermBackend::new(counter.clone()), true);
+    let options = TerminalOptions {
+        viewport: Viewport::Fixed(Rect::new(0, 0, 200, 50)),
+    };
+    let terminal = Terminal::with_options(backend, options).unwrap_or_else(|e| panic!("{e}"));
+    let (_tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    // A frozen clock: the status-bar clock cannot change during the test.
+    let mut runtime = Runtime::new(
+        demo_state(300, (200, 50)),
+        terminal,
+        TimeSource::simulated(at(300), 0.000_001),
+        rx,
+        Box::new(TestShell),
+    );
+    let (keys, mut input) = unbounded::<io::Result<Event>>();
+    let (_signal_tx, mut signals) = mpsc::channel(4);
+    let deadline = Instant::now() + Duration::from_millis(500);
+    runtime
+        .run_until(&mut input, &mut signals, move |_| Instant::now() >= deadline)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let after_first_frame = counter.bytes();
+    assert!(after_first_frame > 10_000, "first frame {after_first_frame} B");
+    for k in ["x", "y", "F5", "alt-q", "ctrl-g"] {
+        let _ = keys.unbounded_send(Ok(Event::Key(key(k))));
+    }
+    let frames = runtime.frames;
+    let deadline = Instant::now() + Duration::from_millis(900);
+    runtime
+        .run_until(&mut input, &mut signals, move |_| Instant::now() >= deadline)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(runtime.frames > frames, "the keys were handled");
+    assert_eq!(counter.bytes(), after_first_frame, "keys bound to nothing wrote bytes");
+    let _ = keys.unbounded_send(Ok(Event::Key(key("tab"))));
+    let deadline = Instant::now() + Duration::from_millis(100);
+    runtime
+        .run_until(&mut input, &mut signals, move |_| Instant::now() >= deadline)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let focus_change = counter.bytes() - after_first_frame;
+    assert!(
+        focus_change > 0 && focus_change < 6_000,
+        "a focus change wrote {focus_change} B"
+    );
+}

@@ -146,15 +146,26 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
                 }]);
             }
         };
-        for (path, message) in check_sections(&user) {
-            problems.push(locate(&file_name, text, doc.as_ref(), &path, message));
+        // Report each unknown key or wrong type, drop it, and look again: one mistake never hides
+        // the next, and the rest of the file is still validated below.
+        let mut user = user;
+        for _ in 0..MAX_STRUCTURAL_ROUNDS {
+            let found = check_sections(&user);
+            if found.is_empty() {
+                break;
+            }
+            let mut removed_any = false;
+            for (path, message) in found {
+                problems.push(locate(&file_name, text, doc.as_ref(), &path, message));
+                removed_any |= remove_path(&mut user, &path);
+            }
+            if !removed_any {
+                return Err(problems);
+            }
         }
         if let toml::Value::Table(base) = &mut merged {
             origins = merge(base, user);
         }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
     }
     let mut config: Config = match serde_path_to_error::deserialize(merged) {
         Ok(c) => c,
@@ -175,7 +186,8 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
     let origins = origins;
     let locate_here = |path: &[Seg], message: String| -> Problem {
         match (user_path(path, &origins), &user_text, &doc) {
-            (Some(mapped), Some(text), Some(d)) if item_at(d, &mapped).is_some() => {
+            // The nearest part of the path the user wrote: a missing key is reported on its table.
+            (Some(mapped), Some(text), Some(d)) if (1..=mapped.len()).any(|n| item_at(d, &mapped[..n]).is_some()) => {
                 locate(&file_name, text, Some(d), &mapped, message)
             }
             _ => Problem {
@@ -233,6 +245,46 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
         }),
         _ => Err(problems),
     }
+}
+
+/// Bound on the report-and-drop rounds of structural problems (each round removes at least one key).
+const MAX_STRUCTURAL_ROUNDS: usize = 64;
+
+/// Removes the value at `path` (a key or an array element); whether something was removed.
+fn remove_path(table: &mut toml::Table, path: &[Seg]) -> bool {
+    let Some((Seg::Key(first), rest)) = path.split_first() else {
+        return false;
+    };
+    if rest.is_empty() {
+        return table.remove(first).is_some();
+    }
+    let mut value = match table.get_mut(first) {
+        Some(v) => v,
+        None => return false,
+    };
+    for (i, seg) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        match (seg, value) {
+            (Seg::Key(k), toml::Value::Table(t)) if last => return t.remove(k).is_some(),
+            (Seg::Index(n), toml::Value::Array(a)) if last => {
+                if *n < a.len() {
+                    a.remove(*n);
+                    return true;
+                }
+                return false;
+            }
+            (Seg::Key(k), toml::Value::Table(t)) => match t.get_mut(k) {
+                Some(v) => value = v,
+                None => return false,
+            },
+            (Seg::Index(n), toml::Value::Array(a)) => match a.get_mut(*n) {
+                Some(v) => value = v,
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// `keys.logs."s"` as produced by the keymap back into segments.
@@ -450,6 +502,10 @@ fn user_path(path: &[Seg], origins: &Origins) -> Option<Vec<Seg>> {
 
 fn check_url(url: &str) -> Result<(), String> {
     match reqwest::Url::parse(url) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            // Never echo the URL: it holds a credential.
+            Err("credentials in the URL are refused: use token = \"${ENV}\" or token_file".into())
+        }
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
         Ok(u) => Err(format!("\"{url}\" is not an http(s) URL (scheme {})", u.scheme())),
         Err(e) => Err(format!("\"{url}\" is not a URL: {e}")),
