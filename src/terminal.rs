@@ -124,11 +124,21 @@ pub fn signals() -> io::Result<mpsc::Receiver<OsSignal>> {
     Ok(rx)
 }
 
-/// Restores the terminal, stops this process (as Ctrl-Z would) and, once the shell continues it,
-/// re-enters the cockpit's terminal mode. The caller redraws everything afterwards.
+/// Restores the terminal and stops this process as Ctrl-Z would (SIGTSTP with its default action,
+/// so the kernel leaves an orphaned process group running instead of stopping it for good when no
+/// job-control shell could resume it); once continued, re-enters the cockpit's terminal mode. The
+/// caller redraws everything afterwards.
 pub fn suspend() -> io::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction};
     restore();
-    nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP).map_err(io::Error::from)?;
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installs the default disposition for SIGTSTP; no handler code runs, and the previous
+    // action (tokio's handler) is put back right after the signal was handled.
+    let previous = unsafe { sigaction(Signal::SIGTSTP, &default) }.map_err(io::Error::from)?;
+    let raised = raise(Signal::SIGTSTP);
+    // SAFETY: reinstalls exactly the action that was in place before.
+    let _ = unsafe { sigaction(Signal::SIGTSTP, &previous) };
+    raised.map_err(io::Error::from)?;
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
