@@ -16,7 +16,7 @@ use warroom::app::state::{AppState, StateSetup};
 use warroom::cli::{Cli, Command};
 use warroom::config::load::{LoadOptions, Loaded, Problem, load};
 use warroom::config::paths::Paths;
-use warroom::domain::health::SourceHealth;
+use warroom::domain::health::{FetchError, SourceHealth};
 use warroom::domain::timefmt::Clock;
 use warroom::sources::clock::TimeSource;
 use warroom::sources::http::{self, HttpPolicy};
@@ -146,7 +146,10 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> ExitCode {
     }
     let problems = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt.block_on(probe_sources(&loaded)),
-        Err(e) => vec![format!("cannot start the async runtime: {e}")],
+        Err(e) => {
+            eprintln!("warroom: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
     };
     if problems.is_empty() {
         println!("ok");
@@ -164,21 +167,46 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> ExitCode {
     }
 }
 
+/// Why a source did not answer `warroom check`'s readiness probe.
+#[derive(Debug, thiserror::Error)]
+enum ProbeError {
+    #[error(transparent)]
+    Client(#[from] http::ClientError),
+    #[error("{0}")]
+    Fetch(FetchError),
+    #[error("answered HTTP {0}")]
+    Status(u16),
+}
+
+#[derive(Debug)]
+struct ProbeFailure {
+    source: String,
+    url: String,
+    error: ProbeError,
+}
+
+impl std::fmt::Display for ProbeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.source, self.url, self.error)
+    }
+}
+
 /// Readiness of every HTTP source, concurrently.
-async fn probe_sources(loaded: &Loaded) -> Vec<String> {
+async fn probe_sources(loaded: &Loaded) -> Vec<ProbeFailure> {
     let c = &loaded.config;
+    let base = |url: &Option<String>| url.as_deref().unwrap_or("").trim_end_matches('/').to_string();
     let mut targets: Vec<(String, String, Option<std::path::PathBuf>)> = Vec::new();
     if let Some(p) = &c.prometheus {
         targets.push((
             "prometheus".into(),
-            format!("{}/-/ready", p.url.as_deref().unwrap_or("").trim_end_matches('/')),
+            format!("{}/-/ready", base(&p.url)),
             p.ca_file.clone(),
         ));
     }
     for (i, am) in c.alertmanager.iter().enumerate() {
         targets.push((
             format!("alertmanager[{i}]"),
-            format!("{}/-/ready", am.url.as_deref().unwrap_or("").trim_end_matches('/')),
+            format!("{}/-/ready", base(&am.url)),
             am.ca_file.clone(),
         ));
     }
@@ -186,7 +214,7 @@ async fn probe_sources(loaded: &Loaded) -> Vec<String> {
         if let Some(loki) = &l.loki {
             targets.push((
                 format!("logs \"{}\" (loki)", l.name),
-                format!("{}/ready", loki.url.as_deref().unwrap_or("").trim_end_matches('/')),
+                format!("{}/ready", base(&loki.url)),
                 loki.ca_file.clone(),
             ));
         }
@@ -200,22 +228,26 @@ async fn probe_sources(loaded: &Loaded) -> Vec<String> {
         timeout: Duration::from_secs(5),
         ..HttpPolicy::default()
     };
-    let checks = targets.into_iter().map(|(name, url, ca)| async move {
-        let client = http::client(&policy, ca.as_deref()).map_err(|e| format!("{name}: {e}"))?;
-        match http::get(&client, &policy, &url, None).await {
-            Ok((status, _)) if status < 400 || status == 401 || status == 403 => {
-                println!("reachable   {name} ({url}): HTTP {status}");
-                Ok(())
+    let checks = targets.into_iter().map(|(source, url, ca)| async move {
+        let result = async {
+            let client = http::client(&policy, ca.as_deref())?;
+            match http::get(&client, &policy, &url, None).await {
+                // 401/403: up, but behind authentication (the cockpit's token is not sent here).
+                Ok((status, _)) if status < 400 || status == 401 || status == 403 => Ok(status),
+                Ok((status, _)) => Err(ProbeError::Status(status)),
+                Err(e) => Err(ProbeError::Fetch(e)),
             }
-            Ok((status, _)) => Err(format!("{name}: {url} answered HTTP {status}")),
-            Err(e) => Err(format!("{name}: {url}: {e}")),
+        }
+        .await;
+        match result {
+            Ok(status) => {
+                println!("reachable   {source} ({url}): HTTP {status}");
+                None
+            }
+            Err(error) => Some(ProbeFailure { source, url, error }),
         }
     });
-    futures::future::join_all(checks)
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-        .collect()
+    futures::future::join_all(checks).await.into_iter().flatten().collect()
 }
 
 fn current_user() -> String {
@@ -316,8 +348,8 @@ fn cockpit(cli: &Cli, paths: &Paths, demo: Option<(f64, u64)>) -> ExitCode {
                 _ => 143,
             })
         }
-        Err(RuntimeError::TaskPanicked(what)) => {
-            eprintln!("warroom: stopped because {what}");
+        Err(RuntimeError::TaskPanicked(e)) => {
+            eprintln!("warroom: stopped because a background task panicked: {e}");
             ExitCode::from(101)
         }
         Err(e) => {
@@ -344,7 +376,10 @@ async fn run_cockpit(cli: &Cli, loaded: &Loaded, demo: Option<(f64, u64)>) -> Re
     let terminal = terminal::enter()?;
     let mut runtime = Runtime::new(state, terminal, time, rx, Box::new(ProcessShell));
     if let Some((sim, speed)) = simulator {
-        runtime.tasks.spawn(simulator::run(sim, time, speed, tx.clone()));
+        let refresh = runtime.refresh_requests();
+        runtime
+            .tasks
+            .spawn(simulator::run(sim, time, speed, tx.clone(), refresh));
     }
     inject_debug_panic(&mut runtime);
     let mut input = EventStream::new();

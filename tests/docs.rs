@@ -11,12 +11,14 @@ use warroom::app::keymap::{Keymap, Scope};
 use warroom::app::pane::PaneId;
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+/// Simulated seconds into the demo of the README's capture: just after the fast-burn page.
+const CAPTURE_AT: i64 = 9 * 60 + 40;
 
 fn capture() -> String {
-    let state = demo_state(10 * 60, (120, 40));
+    let state = demo_state(CAPTURE_AT, (120, 40));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap_or_else(|e| panic!("{e}"));
     terminal
-        .draw(|f| warroom::ui::draw(f, &state, at(600)))
+        .draw(|f| warroom::ui::draw(f, &state, at(CAPTURE_AT)))
         .unwrap_or_else(|e| panic!("{e}"));
     let buffer = terminal.backend().buffer();
     let mut out = String::from("```text\n");

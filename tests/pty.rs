@@ -472,6 +472,22 @@ fn nothing_is_printed_to_the_terminal_but_frames_and_logs_go_to_the_file() {
     w.send(b"q");
     let status = w.wait_exit();
     assert_exit_code(&status, 0, &w.output());
+    let out = w.output();
+    let session = &out[out.find(ENTER_ALT).unwrap_or(0)..out.rfind(LEAVE_ALT).unwrap_or(out.len())];
+    for stray in [
+        "INFO",
+        "WARN warroom",
+        "DEBUG",
+        "warroom:",
+        "panicked",
+        "warroom starting",
+    ] {
+        assert!(
+            !session.contains(stray),
+            "{stray:?} printed while the UI was up:\n{}",
+            escaped(session)
+        );
+    }
     let after = assert_restored(&w);
     assert!(
         after

@@ -96,7 +96,10 @@ fn every_pane_has_data(s: &AppState) -> bool {
 async fn demo_fills_every_pane_within_a_second() {
     let (mut rig, sim, time) = demo_rig(1.0);
     let started = Instant::now();
-    rig.runtime.tasks.spawn(simulator::run(sim, time, 1.0, rig.tx.clone()));
+    let refresh = rig.runtime.refresh_requests();
+    rig.runtime
+        .tasks
+        .spawn(simulator::run(sim, time, 1.0, rig.tx.clone(), refresh));
     assert_eq!(
         rig.until("data in every pane", every_pane_has_data).await,
         Outcome::Condition
@@ -128,7 +131,10 @@ async fn demo_fills_every_pane_within_a_second() {
 #[tokio::test(start_paused = true)]
 async fn demo_at_speed_plays_the_whole_scenario_through_the_loop() {
     let (mut rig, sim, time) = demo_rig(20.0);
-    rig.runtime.tasks.spawn(simulator::run(sim, time, 20.0, rig.tx.clone()));
+    let refresh = rig.runtime.refresh_requests();
+    rig.runtime
+        .tasks
+        .spawn(simulator::run(sim, time, 20.0, rig.tx.clone(), refresh));
     let fired = |name: &'static str| {
         move |s: &AppState| {
             s.alerts
@@ -251,7 +257,7 @@ async fn a_panicking_task_stops_the_runtime() {
     });
     let run = rig.runtime.run(&mut rig.input, &mut rig.signals);
     match tokio::time::timeout(Duration::from_secs(5), run).await {
-        Ok(Err(RuntimeError::TaskPanicked(what))) => assert!(what.contains("panicked"), "{what}"),
+        Ok(Err(RuntimeError::TaskPanicked(e))) => assert!(e.is_panic(), "{e}"),
         other => panic!("expected a task panic, got {other:?}"),
     }
 }
@@ -344,5 +350,36 @@ async fn keys_that_change_nothing_write_nothing_and_a_change_writes_little() {
     assert!(
         focus_change > 0 && focus_change < 6_000,
         "a focus change wrote {focus_change} B"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ctrl_r_makes_every_source_poll_now() {
+    let (mut rig, sim, time) = demo_rig(1.0);
+    let refresh = rig.runtime.refresh_requests();
+    rig.runtime
+        .tasks
+        .spawn(simulator::run(sim, time, 1.0, rig.tx.clone(), refresh));
+    rig.until("data in every pane", every_pane_has_data).await;
+    // Prometheus polls every 15 s: seven seconds in, its data is seven seconds old.
+    let seven = Instant::now() + Duration::from_secs(7);
+    rig.until("seven quiet seconds", move |_| Instant::now() >= seven).await;
+    let prometheus_at = |s: &AppState| {
+        s.sources
+            .iter()
+            .find(|x| x.name == "prometheus")
+            .and_then(|x| x.health.last_ok())
+    };
+    assert_eq!(prometheus_at(&rig.runtime.state), Some(t0()));
+    rig.key("ctrl-r");
+    let asked = Instant::now();
+    rig.until("a fresh poll", move |s| {
+        prometheus_at(s).is_some_and(|at| at >= support::at(7))
+    })
+    .await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "the refresh took {:?}",
+        asked.elapsed()
     );
 }

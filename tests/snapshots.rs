@@ -10,6 +10,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
 use support::*;
+use warroom::app::panes::ListPane;
 use warroom::app::state::AppState;
 use warroom::demo;
 use warroom::ui::theme::{Slot, Theme};
@@ -62,12 +63,12 @@ fn demo_200x50_before_the_deploy() {
 
 #[test]
 fn demo_200x50_at_the_fast_burn_page() {
-    insta::assert_snapshot!(screen(14 * 60, (200, 50)));
+    insta::assert_snapshot!(screen(9 * 60 + 40, (200, 50)));
 }
 
 #[test]
 fn demo_200x50_after_recovery() {
-    insta::assert_snapshot!(screen(21 * 60, (200, 50)));
+    insta::assert_snapshot!(screen(17 * 60, (200, 50)));
 }
 
 #[test]
@@ -210,6 +211,69 @@ fn every_theme_renders_every_arrangement_without_panicking() {
             setup.theme = theme.clone();
             let s = demo::state_at(setup, runbooks(), 3, 9 * 60, size);
             render(&s, 9 * 60);
+        }
+    }
+}
+
+#[test]
+fn zoomed_alerts_show_the_selected_alert_in_full() {
+    let mut s = demo_state(10 * 60, (120, 40));
+    press(&mut s, "1 z", at(600));
+    let screen = text(&render(&s, 600));
+    assert!(
+        screen.contains("runbook_url") && screen.contains("runbook://high-error-rate"),
+        "{screen}"
+    );
+    assert!(screen.contains(":runbook high-error-rate"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn zoomed_logs_unfold_the_selected_json_line_and_its_stack_trace() {
+    let mut s = demo_state(10 * 60, (120, 40));
+    press(&mut s, "4 z", at(600));
+    // Select the newest error line.
+    let last_error = (0..s.logs.visible_len())
+        .rev()
+        .find(|&r| s.logs.row(r).is_some_and(|l| l.text.starts_with('{')))
+        .unwrap_or(0);
+    s.logs.list.cursor.selected = last_error;
+    s.logs.follow = false;
+    let screen = text(&render(&s, 600));
+    assert!(screen.contains("at com.odin.pricing.DiscountService.apply"), "{screen}");
+    assert!(screen.contains("request_id"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn zoom_at_80x24_gives_the_pane_the_tab_row_and_a_detail_box() {
+    let mut s = demo_state(10 * 60, (80, 24));
+    press(&mut s, "z", at(600));
+    let screen = text(&render(&s, 600));
+    assert!(
+        !screen.contains("2 SLOs  3 Signals"),
+        "the tab bar is still shown:\n{screen}"
+    );
+    assert!(screen.contains("── details"), "{screen}");
+}
+
+#[test]
+fn the_status_bar_keeps_every_source_age_at_80_columns() {
+    for seconds in [60, 10 * 60] {
+        let s = demo_state(seconds, (80, 24));
+        let line: String = warroom::ui::status_bar::line(&s, at(seconds), 80)
+            .spans
+            .iter()
+            .map(|sp| sp.content.to_string())
+            .collect();
+        assert!(unicode_width::UnicodeWidthStr::width(line.as_str()) <= 80, "{line}");
+        for source in ["am✓", "prom✓", "logs✓", "dep✓"] {
+            let at_mark = line.find(source).unwrap_or_else(|| panic!("{source} missing: {line}"));
+            let age = &line[at_mark + source.len()..];
+            assert!(
+                age.starts_with(|c: char| c.is_ascii_digit()),
+                "{source} without an age: {line}"
+            );
         }
     }
 }

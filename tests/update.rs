@@ -262,7 +262,7 @@ fn rebinding_from_config_changes_what_keys_do() {
 
 #[test]
 fn help_opens_scrolls_and_closes() {
-    let mut s = empty_state((200, 50));
+    let mut s = empty_state((80, 24));
     press(&mut s, "?", at(0));
     assert!(matches!(s.modal, Some(Modal::Help { scroll: 0 })));
     press(&mut s, "j j", at(0));
@@ -284,8 +284,107 @@ fn info_notices_fade_on_the_clock() {
 #[test]
 fn resize_keeps_selection_visible_and_nothing_panics_at_tiny_sizes() {
     let mut s = demo_state(300, (200, 50));
-    for (w, h) in [(80, 24), (20, 5), (1, 1), (0, 0), (300, 100)] {
+    press(&mut s, "4 s G", at(300));
+    let selected = s.logs.list.cursor.selected;
+    for (w, h) in [(80, 24), (120, 40), (20, 5), (200, 50)] {
+        update(&mut s, Msg::Resize { width: w, height: h }, at(300));
+        let rows = warroom::ui::layout::list_rows(s.viewport, PaneId::Logs, false);
+        let c = s.logs.list.cursor;
+        assert_eq!(c.selected, selected, "a resize moved the selection");
+        assert!(
+            c.offset <= c.selected && c.selected < c.offset + rows,
+            "{c:?} not visible in {rows} rows at {w}x{h}"
+        );
+    }
+    for (w, h) in [(1, 1), (0, 0), (300, 100)] {
         update(&mut s, Msg::Resize { width: w, height: h }, at(300));
         press(&mut s, "G k g j ctrl-d tab enter esc", at(300));
     }
+}
+
+#[test]
+fn help_scrolls_no_further_than_its_last_line() {
+    let mut s = empty_state((120, 40));
+    press(&mut s, "? G", at(0));
+    let Some(Modal::Help { scroll }) = s.modal else {
+        panic!("help open")
+    };
+    let lines = warroom::ui::help::line_count(&s.keymap);
+    assert_eq!(
+        scroll,
+        lines - warroom::ui::help::visible_rows(40),
+        "G stops with the last line at the bottom"
+    );
+    press(&mut s, "j pgdn", at(0));
+    assert!(matches!(s.modal, Some(Modal::Help { scroll: x }) if x == scroll));
+}
+
+#[test]
+fn changing_the_filter_keeps_the_selected_line() {
+    let mut s = demo_state(300, (200, 50));
+    press(&mut s, "4 s g", at(300));
+    // Select the first error line, then filter to errors: still selected; clear: still selected.
+    let first_error = (0..s.logs.visible_len())
+        .find(|&r| s.logs.row(r).is_some_and(|l| l.text.contains("status=500")))
+        .unwrap_or(0);
+    s.logs.list.cursor.selected = first_error;
+    let text = s.logs.row(first_error).map(|l| l.text.clone());
+    press(&mut s, "/", at(300));
+    type_text(&mut s, "status=500", at(300));
+    press(&mut s, "enter", at(300));
+    assert_eq!(s.logs.row(s.logs.list.cursor.selected).map(|l| l.text.clone()), text);
+    press(&mut s, "esc", at(300));
+    assert_eq!(s.logs.list.filter, None);
+    assert_eq!(s.logs.list.cursor.selected, first_error);
+    // Esc in the prompt restores the old filter and keeps following the newest line when following.
+    let mut s = demo_state(300, (200, 50));
+    press(&mut s, "7 G", at(300));
+    let last = s.timeline.visible_len() - 1;
+    press(&mut s, "/ x esc", at(300));
+    assert_eq!(s.timeline.list.cursor.selected, last);
+    assert!(s.timeline.follow);
+}
+
+#[test]
+fn the_selected_alert_stays_selected_when_a_snapshot_reorders_the_list() {
+    let mut s = demo_state(8 * 60, (200, 50));
+    press(&mut s, "1 G", at(480));
+    let chosen = s.alerts.selected().map(|a| a.fingerprint.clone());
+    assert!(chosen.is_some());
+    // The fast burn appears later and sorts above the chosen alert.
+    let later = demo_state(10 * 60, (200, 50));
+    let id = later
+        .sources
+        .iter()
+        .position(|x| x.name == "alertmanager")
+        .map(warroom::app::msg::SourceId);
+    let alerts: Vec<_> = later
+        .alerts
+        .book
+        .alerts()
+        .iter()
+        .filter(|a| a.state.is_active())
+        .cloned()
+        .collect();
+    assert!(
+        alerts.iter().any(|a| a.name() == "OdinErrorBudgetFastBurn"),
+        "the later snapshot adds an alert above"
+    );
+    let before = s.alerts.list.cursor.selected;
+    let source = id.unwrap_or_else(|| panic!("alertmanager source"));
+    update(
+        &mut s,
+        Msg::Source(SourceUpdate {
+            source,
+            at: at(600),
+            result: Ok(SourceData::Alerts(alerts)),
+        }),
+        at(600),
+    );
+    assert_eq!(
+        s.alerts.selected().map(|a| a.fingerprint.clone()),
+        chosen,
+        "selection jumped (row {before} → {})",
+        s.alerts.list.cursor.selected
+    );
 }

@@ -41,6 +41,13 @@ impl ListCursor {
         self.offset = self.offset.min(len.saturating_sub(height));
     }
 
+    /// After the visible rows changed to `rows` (sorted item keys), selects the item that was
+    /// selected before, or the first visible one after it.
+    pub fn reselect<K: Ord + Copy>(&mut self, before: Option<K>, rows: &[K]) {
+        let at = before.map_or(0, |item| rows.partition_point(|&k| k < item));
+        self.selected = at.min(rows.len().saturating_sub(1));
+    }
+
     /// The rows to draw for a viewport of `height`: `offset..offset+height` clipped to `len`,
     /// adjusted so the selection is visible even if the state was not updated for this height.
     pub fn window(&self, len: usize, height: usize) -> (usize, usize) {

@@ -82,7 +82,7 @@ pub enum RuntimeError {
     #[error("terminal I/O failed: {0}")]
     Io(#[from] io::Error),
     #[error("a background task panicked: {0}")]
-    TaskPanicked(String),
+    TaskPanicked(tokio::task::JoinError),
 }
 
 pub struct Runtime<B: Backend> {
@@ -93,6 +93,8 @@ pub struct Runtime<B: Backend> {
     /// Every background task; a panic in any of them ends the runtime.
     pub tasks: JoinSet<()>,
     journal: MemoryJournal,
+    /// Bumped on Ctrl-R; every source watches it and polls at once.
+    refresh: tokio::sync::watch::Sender<u64>,
     shell: Box<dyn Shell>,
     dirty: bool,
     last_draw: Option<Instant>,
@@ -119,6 +121,7 @@ impl<B: Backend> Runtime<B> {
             rx,
             tasks: JoinSet::new(),
             journal,
+            refresh: tokio::sync::watch::Sender::new(0),
             shell,
             dirty: true,
             last_draw: None,
@@ -126,6 +129,11 @@ impl<B: Backend> Runtime<B> {
             frames: 0,
             debug_panic_in_loop: false,
         }
+    }
+
+    /// A receiver that changes whenever the user asks every source to poll now.
+    pub fn refresh_requests(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.refresh.subscribe()
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -190,7 +198,7 @@ impl<B: Backend> Runtime<B> {
                     if let Err(e) = joined
                         && e.is_panic()
                     {
-                        return Err(RuntimeError::TaskPanicked(e.to_string()));
+                        return Err(RuntimeError::TaskPanicked(e));
                     }
                 }
                 Some(msg) = self.rx.recv() => self.accept(msg)?,
@@ -237,7 +245,9 @@ impl<B: Backend> Runtime<B> {
                 match effect {
                     Effect::Quit => self.quit = true,
                     Effect::Suspend => self.suspend()?,
-                    Effect::RefreshAll => tracing::info!("refresh requested"),
+                    Effect::RefreshAll => {
+                        self.refresh.send_modify(|n| *n += 1);
+                    }
                     Effect::Record(drafts) => {
                         let entries = self.journal.record(drafts, now);
                         next.extend(update(&mut self.state, Msg::Recorded(entries), now));

@@ -88,8 +88,8 @@ fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect
         },
         Some(Modal::Help { scroll }) => {
             let action = state.keymap.resolve(state.focus, chord);
-            let max = crate::ui::help::line_count(&state.keymap);
-            let page = usize::from(state.viewport.1.saturating_sub(6)).max(1);
+            let max = crate::ui::help::max_scroll(&state.keymap, state.viewport.1);
+            let page = crate::ui::help::visible_rows(state.viewport.1).max(1);
             let scroll = match action {
                 Some(Action::Down) => Some((scroll + 1).min(max)),
                 Some(Action::Up) => Some(scroll.saturating_sub(1)),
@@ -148,6 +148,7 @@ fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect
         Some(Modal::Filter { mut prompt, previous }) => match key.code {
             KeyCode::Esc => {
                 state.pane_mut(state.focus).set_filter(previous);
+                after_filter_change(state);
                 Vec::new()
             }
             KeyCode::Enter => {
@@ -506,7 +507,24 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
     };
     match data {
         SourceData::Alerts(alerts) => {
+            // Keep the selection on the same alert however the new snapshot sorts; a selection
+            // on the top row stays on the top row (the most urgent alert).
+            let selected = state
+                .alerts
+                .selected()
+                .filter(|_| state.alerts.list.cursor.selected > 0)
+                .map(|a| a.fingerprint.clone());
             let changes = state.alerts.apply_snapshot(alerts, at);
+            if let Some(fp) = selected {
+                let rows = state.alerts.visible_rows();
+                let book = state.alerts.book.alerts();
+                if let Some(pos) = rows
+                    .iter()
+                    .position(|&i| book.get(i).is_some_and(|a| a.fingerprint == fp))
+                {
+                    state.alerts.list.cursor.selected = pos;
+                }
+            }
             for a in changes.fired {
                 drafts.push(system(
                     a.starts_at,

@@ -46,6 +46,15 @@ impl AlertState {
         }
     }
 
+    /// Sort rank: what needs attention first.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Firing => 0,
+            Self::Silenced | Self::Inhibited => 1,
+            Self::Resolved { .. } => 2,
+        }
+    }
+
     pub fn is_active(self) -> bool {
         !matches!(self, Self::Resolved { .. })
     }
@@ -131,10 +140,11 @@ impl AlertBook {
     }
 
     fn sort_and_trim(&mut self) {
-        // Active before resolved, then severity, then the oldest first, then a stable tie-breaker.
+        // Firing before silenced or inhibited before resolved, then severity, then the oldest
+        // first, then a stable tie-breaker.
         self.alerts.sort_by(|a, b| {
-            (!a.state.is_active(), a.severity(), a.starts_at, &a.fingerprint).cmp(&(
-                !b.state.is_active(),
+            (a.state.rank(), a.severity(), a.starts_at, &a.fingerprint).cmp(&(
+                b.state.rank(),
                 b.severity(),
                 b.starts_at,
                 &b.fingerprint,

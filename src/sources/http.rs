@@ -26,8 +26,19 @@ impl Default for HttpPolicy {
     }
 }
 
+/// Why an HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot read CA file {path}: {source}")]
+    CaUnreadable { path: String, source: std::io::Error },
+    #[error("bad CA file {path}: {source}")]
+    CaInvalid { path: String, source: reqwest::Error },
+    #[error("cannot build the HTTP client: {0}")]
+    Build(reqwest::Error),
+}
+
 /// Builds a client; `ca_file` adds a PEM bundle to the trusted roots.
-pub fn client(policy: &HttpPolicy, ca_file: Option<&Path>) -> Result<reqwest::Client, String> {
+pub fn client(policy: &HttpPolicy, ca_file: Option<&Path>) -> Result<reqwest::Client, ClientError> {
     // Several clients may be built; installing the provider twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
@@ -36,14 +47,13 @@ pub fn client(policy: &HttpPolicy, ca_file: Option<&Path>) -> Result<reqwest::Cl
         .timeout(policy.timeout)
         .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("bad CA file {}: {e}", path.display()))?;
+        let shown = || path.display().to_string();
+        let pem = std::fs::read(path).map_err(|source| ClientError::CaUnreadable { path: shown(), source })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|source| ClientError::CaInvalid { path: shown(), source })?;
         builder = builder.tls_certs_merge(certs);
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+    builder.build().map_err(ClientError::Build)
 }
 
 /// Maps a transport error to what the user sees; never includes headers or tokens.

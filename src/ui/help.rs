@@ -39,9 +39,20 @@ pub fn rows(keymap: &Keymap) -> Vec<(String, String, bool)> {
     out
 }
 
-/// Number of lines in the help text (for scrolling).
+/// Number of lines in the help text.
 pub fn line_count(keymap: &Keymap) -> usize {
     rows(keymap).len()
+}
+
+/// Lines of help visible on a screen `height` rows high (the popup leaves a row above and below
+/// and has a border).
+pub fn visible_rows(height: u16) -> usize {
+    usize::from(height.saturating_sub(4))
+}
+
+/// The furthest the help can scroll: its last line at the bottom of the popup.
+pub fn max_scroll(keymap: &Keymap, height: u16) -> usize {
+    line_count(keymap).saturating_sub(visible_rows(height))
 }
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, scroll: usize) {
@@ -69,7 +80,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, scroll: usize
     let key_width = 22.min(usize::from(inner.width) / 3);
     let lines: Vec<Line<'static>> = rows(&state.keymap)
         .into_iter()
-        .skip(scroll)
+        .skip(scroll.min(max_scroll(&state.keymap, area.height)))
         .take(usize::from(inner.height))
         .map(|(keys, description, heading)| {
             if heading {

@@ -45,7 +45,7 @@ pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
     let tabbed = arrangement == Arrangement::Tabs || zoomed;
     let [status, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let [body, hint] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(rest);
-    let (tabs, body) = if tabbed && arrangement == Arrangement::Tabs {
+    let (tabs, body) = if arrangement == Arrangement::Tabs && !zoomed {
         let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
         (Some(tabs), body)
     } else {
@@ -100,13 +100,41 @@ pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
     }
 }
 
-/// Rows available for list items in `pane` (inside the border, below a header row), or the rows it
-/// would get if it were focused, for panes not on screen in the tabbed layout.
+/// Panes that show a detail box for the selected row when zoomed.
+pub fn has_detail(pane: PaneId) -> bool {
+    matches!(pane, PaneId::Alerts | PaneId::Logs)
+}
+
+/// Splits a zoomed pane's inner area into the list (top) and the detail box (bottom, 40 %).
+pub fn split_detail(inner: Rect) -> (Rect, Rect) {
+    let [list, detail] = Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(inner);
+    (list, detail)
+}
+
+/// Header rows a pane draws above its list.
+fn header_rows(pane: PaneId) -> u16 {
+    match pane {
+        PaneId::Alerts | PaneId::Signals | PaneId::Deploys => 1,
+        PaneId::Slos | PaneId::Logs | PaneId::Runbook | PaneId::Timeline => 0,
+    }
+}
+
+/// Rows available for list items in `pane` (inside the border, below its header, above a detail
+/// box), or the rows it would get if it were focused, for panes not on screen in the tabbed layout.
 pub fn list_rows(viewport: (u16, u16), pane: PaneId, zoomed: bool) -> usize {
     let area = Rect::new(0, 0, viewport.0, viewport.1);
     let layout = compute(area, pane, zoomed);
     let rect = layout.rect(pane).unwrap_or_default();
-    usize::from(rect.height.saturating_sub(3)).max(1)
+    let mut inner = Rect::new(
+        rect.x + 1,
+        rect.y + 1,
+        rect.width.saturating_sub(2),
+        rect.height.saturating_sub(2),
+    );
+    if zoomed && has_detail(pane) {
+        inner = split_detail(inner).0;
+    }
+    usize::from(inner.height.saturating_sub(header_rows(pane))).max(1)
 }
 
 #[cfg(test)]

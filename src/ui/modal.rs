@@ -78,6 +78,20 @@ pub fn render_palette(frame: &mut Frame<'_>, area: Rect, state: &AppState, promp
     frame.render_widget(Paragraph::new(lines), list_area);
 }
 
+/// What quitting does to the timeline, truthfully: entries kept only in memory are lost.
+fn keep_or_lose(state: &AppState) -> &'static str {
+    let in_memory = state
+        .timeline
+        .entries
+        .iter()
+        .any(|e| e.durability != crate::domain::timeline::Durability::Durable);
+    if in_memory {
+        "Quitting leaves it open, but entries held only in memory are LOST."
+    } else {
+        "Quitting leaves it open; its timeline is on disk."
+    }
+}
+
 pub fn render_confirm_quit(frame: &mut Frame<'_>, area: Rect, state: &AppState, now: DateTime<Utc>) {
     let theme = &state.theme;
     let popup = centered(area, 60, 7);
@@ -102,10 +116,7 @@ pub fn render_confirm_quit(frame: &mut Frame<'_>, area: Rect, state: &AppState, 
             format!("An incident is open: {what}"),
             theme.style(Slot::Text),
         )),
-        Line::from(Span::styled(
-            "Quitting leaves it open; its timeline is kept.",
-            theme.style(Slot::Muted),
-        )),
+        Line::from(Span::styled(keep_or_lose(state), theme.style(Slot::Muted))),
         Line::from(""),
         Line::from(vec![
             Span::styled(" y ", theme.style(Slot::Warn)),

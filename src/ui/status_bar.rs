@@ -1,6 +1,6 @@
 //! The top line: service and environment, incident state and elapsed time, the clock, one health
 //! mark per source with the age of its data, and mode badges (demo, read-only). It picks the most
-//! detailed form that fits the width.
+//! detailed form that fits; the sources' ages are the last thing given up.
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -18,56 +18,96 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, now: DateTime
     super::put_lines(frame, area, &[line(state, now, area.width)]);
 }
 
-/// How much detail the bar shows: 0 is everything, 3 the most compact.
-const DETAILS: [u8; 4] = [0, 1, 2, 3];
+/// One rung of the ladder from the most to the least detailed bar.
+#[derive(Clone, Copy)]
+struct Detail {
+    source_names: bool,
+    environment: bool,
+    incident_word: bool,
+    clock_seconds: bool,
+    fresh_ages: bool,
+    badges: bool,
+}
+
+const LADDER: [Detail; 6] = [
+    Detail {
+        source_names: true,
+        environment: true,
+        incident_word: true,
+        clock_seconds: true,
+        fresh_ages: true,
+        badges: true,
+    },
+    Detail {
+        source_names: false,
+        environment: true,
+        incident_word: true,
+        clock_seconds: true,
+        fresh_ages: true,
+        badges: true,
+    },
+    Detail {
+        source_names: false,
+        environment: false,
+        incident_word: false,
+        clock_seconds: true,
+        fresh_ages: true,
+        badges: true,
+    },
+    Detail {
+        source_names: false,
+        environment: false,
+        incident_word: false,
+        clock_seconds: false,
+        fresh_ages: true,
+        badges: true,
+    },
+    Detail {
+        source_names: false,
+        environment: false,
+        incident_word: false,
+        clock_seconds: false,
+        fresh_ages: true,
+        badges: false,
+    },
+    Detail {
+        source_names: false,
+        environment: false,
+        incident_word: false,
+        clock_seconds: false,
+        fresh_ages: false,
+        badges: false,
+    },
+];
 
 pub fn line(state: &AppState, now: DateTime<Utc>, width: u16) -> Line<'static> {
     let width = usize::from(width);
-    for detail in DETAILS {
-        let (spans, badges) = parts(state, now, detail);
-        let used: usize = spans.iter().chain(&badges).map(|s| s.content.width()).sum();
-        if used <= width || detail == 3 {
-            return assemble(state, spans, badges, width);
+    let mut chosen = Vec::new();
+    for detail in LADDER {
+        let spans = parts(state, now, detail, width);
+        let used: usize = spans.iter().map(|s| s.content.width()).sum();
+        chosen = spans;
+        if used <= width {
+            break;
         }
     }
-    Line::default()
+    Line::from(chosen)
 }
 
-fn assemble(
-    state: &AppState,
-    mut spans: Vec<Span<'static>>,
-    badges: Vec<Span<'static>>,
-    width: usize,
-) -> Line<'static> {
-    let used: usize = spans.iter().chain(&badges).map(|s| s.content.width()).sum();
-    if used < width {
-        spans.push(Span::styled(
-            " ".repeat(width - used),
-            state.theme.style(Slot::StatusBar),
-        ));
-    }
-    spans.extend(badges);
-    Line::from(spans)
-}
-
-fn parts(state: &AppState, now: DateTime<Utc>, detail: u8) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
+fn parts(state: &AppState, now: DateTime<Utc>, d: Detail, width: usize) -> Vec<Span<'static>> {
     let theme = &state.theme;
     let bar = theme.style(Slot::StatusBar);
     let sep = || Span::styled("│", bar);
-    let service = match detail {
-        0 | 1 => format!(" {} · {} ", state.service, state.environment),
-        2 => format!(" {}·{} ", state.service, state.environment),
-        _ => format!(" {} ", state.service),
+    let service = if d.environment {
+        format!(" {} · {} ", state.service, state.environment)
+    } else {
+        format!(" {} ", state.service)
     };
     let mut spans = vec![Span::styled(service, theme.style(Slot::StatusAccent)), sep()];
     match &state.incident {
         Some(inc) => {
             let slot = if inc.is_open() { Slot::Crit } else { Slot::Ok };
-            let word = match detail {
-                0 => "INCIDENT ",
-                1 => "INC ",
-                _ => "",
-            };
+            let word = if d.incident_word { "INCIDENT " } else { "" };
             spans.push(Span::styled(
                 format!(
                     " {word}{} {} {} ",
@@ -81,17 +121,22 @@ fn parts(state: &AppState, now: DateTime<Utc>, detail: u8) -> (Vec<Span<'static>
         None => spans.push(Span::styled(" no incident ", bar)),
     }
     spans.push(sep());
-    spans.push(Span::styled(format!(" {} ", state.clock.hms(now)), bar));
+    let clock = if d.clock_seconds {
+        state.clock.hms(now)
+    } else {
+        state.clock.hm(now)
+    };
+    spans.push(Span::styled(format!(" {clock} "), bar));
     spans.push(sep());
     for source in &state.sources {
-        let label = if detail == 0 {
+        let label = if d.source_names {
             source.name.clone()
         } else {
             source.kind.short().to_string()
         };
         let (mark, slot) = match &source.health {
             SourceHealth::Loading => ("…".to_string(), Slot::StatusBar),
-            SourceHealth::Fresh { at } if detail < 2 => (format!("✓{}", short_duration(now - *at)), Slot::StatusBar),
+            SourceHealth::Fresh { at } if d.fresh_ages => (format!("✓{}", short_duration(now - *at)), Slot::StatusBar),
             SourceHealth::Fresh { .. } => ("✓".to_string(), Slot::StatusBar),
             SourceHealth::Stale { last_ok, .. } => (
                 format!(
@@ -105,7 +150,7 @@ fn parts(state: &AppState, now: DateTime<Utc>, detail: u8) -> (Vec<Span<'static>
             SourceHealth::Disabled { .. } => ("–off".to_string(), Slot::StatusBar),
         };
         spans.push(Span::styled(
-            if detail < 3 {
+            if d.source_names {
                 format!(" {label} ")
             } else {
                 format!(" {label}")
@@ -118,15 +163,21 @@ fn parts(state: &AppState, now: DateTime<Utc>, detail: u8) -> (Vec<Span<'static>
         spans.push(Span::styled(" no sources", bar));
     }
     spans.push(Span::styled(" ", bar));
-    let mut badges = Vec::new();
-    if let Some(banner) = &state.banner {
-        badges.push(Span::styled(format!(" {banner} "), theme.style(Slot::StatusAccent)));
+    if d.badges {
+        let mut badges = Vec::new();
+        if let Some(banner) = &state.banner {
+            badges.push(Span::styled(format!(" {banner} "), theme.style(Slot::StatusAccent)));
+        }
+        if state.read_only {
+            badges.push(Span::styled(" READ-ONLY ", theme.style(Slot::Warn)));
+        }
+        let used: usize = spans.iter().chain(&badges).map(|s| s.content.width()).sum();
+        if used < width {
+            spans.push(Span::styled(" ".repeat(width - used), bar));
+        }
+        spans.extend(badges);
+    } else if state.read_only {
+        spans.push(Span::styled("RO ", theme.style(Slot::Warn)));
     }
-    if state.read_only {
-        badges.push(Span::styled(
-            if detail < 2 { " READ-ONLY " } else { " RO " },
-            theme.style(Slot::Warn),
-        ));
-    }
-    (spans, badges)
+    spans
 }

@@ -81,6 +81,7 @@ impl super::ListPane for LogsPane {
         self.index.len()
     }
     fn set_filter(&mut self, filter: Option<TextFilter>) {
+        let before = self.index.get(self.list.cursor.selected).copied();
         let first = self.buffer.first_seq();
         self.index = self
             .buffer
@@ -90,7 +91,8 @@ impl super::ListPane for LogsPane {
             .map(|(i, _)| first + i as u64)
             .collect();
         self.list.filter = filter;
-        self.list.cursor = Default::default();
+        let rows: Vec<u64> = self.index.iter().copied().collect();
+        self.list.cursor.reselect(before, &rows);
     }
 }
 

@@ -17,7 +17,8 @@ pub trait ListPane {
     fn list_mut(&mut self) -> &mut ListView;
     /// Number of rows that pass the filter.
     fn visible_len(&self) -> usize;
-    /// Replaces the filter and recomputes what is visible.
+    /// Replaces the filter and recomputes what is visible, keeping the selection on the same item
+    /// (or the next visible one after it).
     fn set_filter(&mut self, filter: Option<TextFilter>);
 }
 
@@ -35,8 +36,10 @@ macro_rules! simple_list_pane {
                 self.visible_rows().len()
             }
             fn set_filter(&mut self, filter: Option<$crate::app::list::TextFilter>) {
+                let before = self.visible_rows().get(self.list.cursor.selected).copied();
                 self.list.filter = filter;
-                self.list.cursor = Default::default();
+                let rows = self.visible_rows();
+                self.list.cursor.reselect(before, &rows);
             }
         }
     };

@@ -11,14 +11,21 @@ pub use model::{ROLLBACK_DELAY, SimIds, Simulator};
 
 use std::time::Duration as StdDuration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::clock::TimeSource;
 use crate::app::msg::Msg;
 
 /// Advances the simulator to the simulated clock and sends what it produced, until the receiver
-/// is gone. The first batch (an hour of history) goes out immediately, so every pane has data at once.
-pub async fn run(mut sim: Simulator, clock: TimeSource, speed: f64, tx: mpsc::Sender<Msg>) {
+/// is gone. The first batch (an hour of history) goes out immediately, so every pane has data at
+/// once; a refresh request makes every simulated source poll at once, as real pollers do.
+pub async fn run(
+    mut sim: Simulator,
+    clock: TimeSource,
+    speed: f64,
+    tx: mpsc::Sender<Msg>,
+    mut refresh: watch::Receiver<u64>,
+) {
     for msg in sim.initial() {
         if tx.send(msg).await.is_err() {
             return;
@@ -28,9 +35,16 @@ pub async fn run(mut sim: Simulator, clock: TimeSource, speed: f64, tx: mpsc::Se
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
-        let target = (clock.now() - sim.start()).num_seconds();
-        for msg in sim.advance_to(target) {
+        let msgs = tokio::select! {
+            _ = ticker.tick() => sim.advance_to((clock.now() - sim.start()).num_seconds()),
+            changed = refresh.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                sim.poll_now()
+            }
+        };
+        for msg in msgs {
             if tx.send(msg).await.is_err() {
                 return;
             }

@@ -37,11 +37,16 @@ const ROLLBACK_TAKES: i64 = 20;
 /// Latest rollback start if the fast burn never pages.
 const ROLLBACK_LATEST: i64 = 900;
 const BASE_RATE: f64 = 250.0;
+/// Share of requests the SLOs count: API and UI requests, not health checks or static assets
+/// (OSR: "core UI and API endpoints"). Errors only ever happen on counted requests.
+const SLI_SHARE: f64 = 0.6;
+/// 5xx over all requests; over SLI requests it is this divided by `SLI_SHARE`.
 const BASE_ERR: f64 = 0.0004;
 const PEAK_ERR: f64 = 0.08;
-/// Error ratio of the part of the 30-day window before the simulated history (an earlier incident
-/// already spent about half the budget).
-const PRE_WINDOW_ERR: f64 = 0.00052;
+/// 5xx over all requests in the part of the 30-day window before the simulated history: an earlier
+/// incident already spent about half of the availability budget.
+const PRE_WINDOW_ERR: f64 = 0.0003;
+/// Share of SLI requests slower than 300 ms.
 const BASE_SLOW: f64 = 0.012;
 const PEAK_SLOW: f64 = 0.35;
 
@@ -57,8 +62,41 @@ struct Sample {
     queue: f64,
 }
 
-/// Cumulative sums up to and including a second: total, errors, slow, auth failures, slow queries.
-type Prefix = [f64; 5];
+/// Counters summed over a span of seconds (cumulative up to a second in `Simulator::prefix`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    total: f64,
+    errors: f64,
+    /// Requests the SLOs count, and those of them slower than 300 ms.
+    sli_total: f64,
+    slow: f64,
+    auth: f64,
+    slow_queries: f64,
+}
+
+impl Sums {
+    fn plus(self, s: &Sample) -> Sums {
+        Sums {
+            total: self.total + s.total,
+            errors: self.errors + s.errors,
+            sli_total: self.sli_total + s.total * SLI_SHARE,
+            slow: self.slow + s.slow,
+            auth: self.auth + s.auth,
+            slow_queries: self.slow_queries + s.slow_queries,
+        }
+    }
+
+    fn minus(self, o: Sums) -> Sums {
+        Sums {
+            total: self.total - o.total,
+            errors: self.errors - o.errors,
+            sli_total: self.sli_total - o.sli_total,
+            slow: self.slow - o.slow,
+            auth: self.auth - o.auth,
+            slow_queries: self.slow_queries - o.slow_queries,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 struct AlertRule {
@@ -76,7 +114,7 @@ pub struct Simulator {
     /// Last simulated second, relative to T0.
     t: i64,
     samples: Vec<Sample>,
-    prefix: Vec<Prefix>,
+    prefix: Vec<Sums>,
     rules: Vec<AlertRule>,
     rollback_at: Option<i64>,
     deploys: Vec<Deploy>,
@@ -145,6 +183,11 @@ impl Simulator {
         out
     }
 
+    /// Every poll at once, at the current simulated second (a manual refresh).
+    pub fn poll_now(&mut self) -> Vec<Msg> {
+        self.polls(true)
+    }
+
     /// Simulates up to second `target` and returns the messages produced on the way.
     pub fn advance_to(&mut self, target: i64) -> Vec<Msg> {
         let mut out = Vec::new();
@@ -184,21 +227,15 @@ impl Simulator {
         let sample = Sample {
             total,
             errors: (total * err_ratio).max(0.0),
-            slow: (total * slow_ratio).max(0.0),
+            slow: (total * SLI_SHARE * slow_ratio).max(0.0),
             p95: 0.12 + 0.78 * k + rng.noise(0.01),
             auth: (0.13 + 0.05 * k + rng.noise(0.03)).max(0.0),
             db: (0.45 + 0.29 * k + rng.noise(0.01)).clamp(0.0, 1.0),
             slow_queries: (0.013 + 0.11 * k + rng.noise(0.005)).max(0.0),
             queue: (12.0 + 128.0 * k + rng.noise(3.0)).max(0.0),
         };
-        let last = self.prefix.last().copied().unwrap_or([0.0; 5]);
-        self.prefix.push([
-            last[0] + sample.total,
-            last[1] + sample.errors,
-            last[2] + sample.slow,
-            last[3] + sample.auth,
-            last[4] + sample.slow_queries,
-        ]);
+        let last = self.prefix.last().copied().unwrap_or_default();
+        self.prefix.push(last.plus(&sample));
         self.samples.push(sample);
         self.generate_logs(t, &sample, k);
         if t >= 0 {
@@ -208,40 +245,39 @@ impl Simulator {
     }
 
     /// Sums over the `secs` seconds ending at `t`; the part before the simulated history is filled
-    /// with the baseline (using `pre_err` as its error ratio).
-    fn window(&self, t: i64, secs: i64, pre_err: f64) -> Prefix {
+    /// with the baseline (using `pre_err` as its 5xx ratio over all requests).
+    fn window(&self, t: i64, secs: i64, pre_err: f64) -> Sums {
         let first = t - secs;
-        let hi = self.prefix.get(Self::index(t)).copied().unwrap_or([0.0; 5]);
-        let stored_from = first.max(-HISTORY - 1);
-        let lo = if stored_from < -HISTORY {
-            [0.0; 5]
+        let hi = self.prefix.get(Self::index(t)).copied().unwrap_or_default();
+        let lo = if first < -HISTORY {
+            Sums::default()
         } else {
-            self.prefix.get(Self::index(stored_from)).copied().unwrap_or([0.0; 5])
+            self.prefix.get(Self::index(first)).copied().unwrap_or_default()
         };
-        let mut sum = [0.0; 5];
-        for i in 0..5 {
-            sum[i] = hi[i] - lo[i];
-        }
+        let mut sum = hi.minus(lo);
         let missing = (-HISTORY - 1 - first).max(0) as f64;
         if missing > 0.0 {
             let total = missing * BASE_RATE;
-            sum[0] += total;
-            sum[1] += total * pre_err;
-            sum[2] += total * BASE_SLOW;
-            sum[3] += missing * 0.13;
-            sum[4] += missing * 0.013;
+            sum.total += total;
+            sum.errors += total * pre_err;
+            sum.sli_total += total * SLI_SHARE;
+            sum.slow += total * SLI_SHARE * BASE_SLOW;
+            sum.auth += missing * 0.13;
+            sum.slow_queries += missing * 0.013;
         }
         sum
     }
 
+    /// 5xx over all requests in the last 5 minutes (the "5xx ratio" signal and the page rule).
     fn ratio_5m(&self, t: i64) -> f64 {
         let w = self.window(t, 300, BASE_ERR);
-        w[1] / w[0].max(1.0)
+        w.errors / w.total.max(1.0)
     }
 
+    /// Availability burn rate (SLI requests, objective 99.9 %) over the last `secs` seconds.
     fn burn(&self, t: i64, secs: i64) -> f64 {
         let w = self.window(t, secs, BASE_ERR);
-        w[1] / w[0].max(1.0) / 0.001
+        w.errors / w.sli_total.max(1.0) / 0.001
     }
 
     fn evaluate_rules(&mut self, t: i64) {
@@ -401,13 +437,14 @@ impl Simulator {
     }
 
     fn generate_logs(&mut self, t: i64, s: &Sample, k: f64) {
-        const ROUTES: [&str; 6] = [
+        const ROUTES: [&str; 7] = [
             "/api/orders",
             "/api/checkout",
             "/api/cart",
             "/api/products",
             "/api/health",
             "/login",
+            "/static/app.js",
         ];
         let access = 2 + self.rng.below(2);
         for _ in 0..access {
@@ -446,11 +483,12 @@ impl Simulator {
                     "java.net.SocketTimeoutException: Read timed out\\n\\tat com.odin.clients.InventoryClient.get(InventoryClient.java:57)",
                 )
             };
-            let version = if self.rollback_at.is_some_and(|r| t >= r + ROLLBACK_TAKES) || t < DEPLOY_DONE {
-                "1.4.1"
-            } else {
-                "1.4.2"
-            };
+            let version =
+                if k > 0.2 || (DEPLOY_DONE..self.rollback_at.map_or(i64::MAX, |r| r + ROLLBACK_TAKES)).contains(&t) {
+                    "1.4.2"
+                } else {
+                    "1.4.1"
+                };
             self.log_line(
                 t,
                 0,
@@ -513,9 +551,9 @@ impl Simulator {
         match name {
             "5xx ratio" => self.ratio_5m(t),
             "p95 latency" => s.p95,
-            "auth failures / 5m" => self.window(t, 300, BASE_ERR)[3],
+            "auth failures / 5m" => self.window(t, 300, BASE_ERR).auth,
             "DB connections used" => s.db,
-            "slow queries / 5m" => self.window(t, 300, BASE_ERR)[4],
+            "slow queries / 5m" => self.window(t, 300, BASE_ERR).slow_queries,
             "queue backlog" => s.queue,
             "disk used" => 0.61 + t as f64 * 1e-7,
             "TLS cert days left" => 23.0 - t as f64 / 86_400.0,
@@ -555,8 +593,8 @@ impl Simulator {
                     let sum = self.window(t, secs, pre);
                     WindowCounts {
                         window: w,
-                        bad: if latency { sum[2] } else { sum[1] },
-                        total: sum[0],
+                        bad: if latency { sum.slow } else { sum.errors },
+                        total: sum.sli_total,
                     }
                 })
                 .collect()
@@ -566,8 +604,8 @@ impl Simulator {
                 .map(|k| {
                     let tk = t - 3600 + (k + 1) * 30;
                     let w = self.window(tk, 300, BASE_ERR);
-                    let bad = if latency { w[2] } else { w[1] };
-                    bad / w[0].max(1.0) / (1.0 - objective)
+                    let bad = if latency { w.slow } else { w.errors };
+                    bad / w.sli_total.max(1.0) / (1.0 - objective)
                 })
                 .collect()
         };
@@ -771,6 +809,7 @@ pub fn signal_specs() -> Vec<SignalSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::incident::IncidentStatus;
     use crate::domain::slo::{SloState, evaluate};
     use chrono::TimeZone;
 
@@ -824,12 +863,14 @@ mod tests {
     fn scenario_unfolds_in_order_and_resolves() {
         let mut s = sim(42);
         s.initial();
-        let mut page = None;
-        let mut fast = None;
-        let mut all_clear = None;
-        let mut declared = None;
-        let mut peak_5xx: f64 = 0.0;
+        let (mut page, mut fast, mut all_clear, mut declared, mut resolved) = (None, None, None, None, None);
+        let (mut peak_5xx, mut peak_p95): (f64, f64) = (0.0, 0.0);
         let mut slo_states = Vec::new();
+        let mut runbook_urls = BTreeMap::new();
+        let mut deploys = Vec::new();
+        let mut stack_traces = 0;
+        let mut error_request_ids = 0;
+        let mut hostile_lines_sanitised = 0;
         for t in (5..=1500).step_by(5) {
             let msgs = s.advance_to(t);
             if let Some(names) = alert_names(&msgs) {
@@ -839,29 +880,32 @@ mod tests {
                 if fast.is_none() && names.iter().any(|n| n == "OdinErrorBudgetFastBurn") {
                     fast = Some(t);
                 }
-                if fast.is_some()
-                    && all_clear.is_none()
-                    && !names
-                        .iter()
-                        .any(|n| n.starts_with("OdinHigh") || n.contains("FastBurn"))
-                {
+                let paging = names
+                    .iter()
+                    .any(|n| n.starts_with("OdinHigh") || n.contains("FastBurn"));
+                if fast.is_some() && all_clear.is_none() && !paging {
                     all_clear = Some(t);
                 }
             }
             for m in &msgs {
                 match m {
-                    Msg::Recorded(entries)
-                        if entries
-                            .iter()
-                            .any(|e| matches!(e.event, Event::IncidentDeclared { .. })) =>
-                    {
-                        declared = Some(t);
+                    Msg::Recorded(entries) => {
+                        for e in entries {
+                            match &e.event {
+                                Event::IncidentDeclared { .. } => declared = Some(t),
+                                Event::StatusChanged {
+                                    status: IncidentStatus::Resolved,
+                                } => resolved = Some(t),
+                                _ => {}
+                            }
+                        }
                     }
                     Msg::Source(SourceUpdate {
                         result: Ok(SourceData::Signals(r)),
                         ..
                     }) => {
                         peak_5xx = peak_5xx.max(r[0].value.unwrap_or(0.0));
+                        peak_p95 = peak_p95.max(r[1].value.unwrap_or(0.0));
                     }
                     Msg::Source(SourceUpdate {
                         result: Ok(SourceData::Slos(o)),
@@ -869,15 +913,55 @@ mod tests {
                     }) => {
                         slo_states.push(evaluate(&o[0]).state);
                     }
+                    Msg::Source(SourceUpdate {
+                        result: Ok(SourceData::Alerts(alerts)),
+                        ..
+                    }) => {
+                        for a in alerts {
+                            if let Some(url) = a.runbook_url() {
+                                runbook_urls.insert(a.name().to_string(), url.to_string());
+                            }
+                        }
+                    }
+                    Msg::Source(SourceUpdate {
+                        result: Ok(SourceData::Deploys(d)),
+                        ..
+                    }) => deploys = d.clone(),
+                    Msg::Source(SourceUpdate {
+                        result: Ok(SourceData::Logs(lines)),
+                        ..
+                    }) => {
+                        for l in lines {
+                            if l.level == crate::domain::log::LogLevel::Error {
+                                stack_traces += usize::from(l.text.contains("\\n\\tat com.odin."));
+                                error_request_ids += usize::from(l.text.contains("request_id"));
+                            }
+                            if l.text.contains("suspicious user agent") {
+                                assert!(!l.text.chars().any(|c| c.is_control()), "unsanitised: {:?}", l.text);
+                                hostile_lines_sanitised += 1;
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
         }
-        let (page, fast, all_clear, declared) = (
-            page.unwrap_or(0),
-            fast.unwrap_or(0),
-            all_clear.unwrap_or(0),
-            declared.unwrap_or(0),
+        let [page, fast, all_clear, declared, resolved] = [page, fast, all_clear, declared, resolved]
+            .map(|t| t.unwrap_or_else(|| panic!("a scenario step never happened")));
+        let deploy = deploys
+            .iter()
+            .find(|d| d.version == "1.4.2")
+            .unwrap_or_else(|| panic!("no 1.4.2 deploy"));
+        assert_eq!(
+            deploy.started_at,
+            s.start() + Duration::minutes(2),
+            "1.4.2 deploys at T+2m"
+        );
+        assert_eq!(deploy.status, DeployStatus::RolledBack);
+        assert!(
+            deploys
+                .iter()
+                .any(|d| d.version == "1.4.1" && d.kind == DeployKind::Rollback && d.status == DeployStatus::Succeeded)
         );
         assert!(page > DEPLOY_DONE, "the page follows the deploy: {page}");
         assert!(
@@ -886,12 +970,29 @@ mod tests {
         );
         assert!(all_clear > fast, "alerts resolve after the rollback: {all_clear}");
         assert!(
-            all_clear < 20 * 60,
-            "the scenario settles within about 20 minutes: {all_clear}"
+            resolved > all_clear && resolved <= 17 * 60,
+            "the incident is resolved in about 15 minutes: {resolved}"
         );
         assert!((0.07..0.09).contains(&peak_5xx), "5xx climbs to about 8%: {peak_5xx}");
+        assert!(
+            (0.8..1.0).contains(&peak_p95),
+            "p95 latency climbs to about 900 ms: {peak_p95}"
+        );
         assert!(slo_states.contains(&SloState::Page), "the availability SLO pages");
         assert_eq!(slo_states.last(), Some(&SloState::Ok));
+        assert_eq!(
+            runbook_urls.get("OdinHighErrorRate").map(String::as_str),
+            Some("runbook://high-error-rate")
+        );
+        assert_eq!(
+            runbook_urls.get("OdinErrorBudgetFastBurn").map(String::as_str),
+            Some("runbook://high-error-rate")
+        );
+        assert!(
+            stack_traces > 50 && error_request_ids >= stack_traces,
+            "{stack_traces} stack traces, {error_request_ids} with request ids"
+        );
+        assert_eq!(hostile_lines_sanitised, 2);
     }
 
     #[test]

@@ -42,33 +42,33 @@ pub fn on_page(t: i64) -> Vec<(i64, &'static str, Event)> {
             },
         ),
         (
-            d + 20,
+            d + 10,
             "alice",
             Event::RoleAssigned {
                 role: Role::OpsLead,
                 person: "bob".into(),
             },
         ),
-        (d + 45, "alice", step("identify-scope")),
+        (d + 20, "alice", step("identify-scope")),
         (
-            d + 50,
+            d + 25,
             "alice",
             note("errors confined to /api/checkout and /api/orders (500 and 503)"),
         ),
-        (d + 100, "bob", step("check-recent-deploys")),
+        (d + 50, "bob", step("check-recent-deploys")),
         (
-            d + 105,
+            d + 55,
             "bob",
             note("1.4.2 rolled out at T+2m; errors began about 30 s later: prime suspect"),
         ),
-        (d + 170, "bob", step("tail-logs")),
+        (d + 75, "bob", step("tail-logs")),
         (
-            d + 175,
+            d + 80,
             "bob",
             note("NullPointerException in DiscountService.apply, new in 1.4.2"),
         ),
         (
-            d + 180,
+            d + 85,
             "alice",
             Event::StatusChanged {
                 status: IncidentStatus::Identified,

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod deploys;
+pub mod detail;
 pub mod logs;
 pub mod runbook;
 pub mod signals;
@@ -35,6 +36,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId,
     if inner.width == 0 || inner.height == 0 {
         return;
     }
+    let (inner, detail_area) = if state.zoomed && pane == state.focus && super::layout::has_detail(pane) {
+        let (list, detail) = super::layout::split_detail(inner);
+        (list, Some(detail))
+    } else {
+        (inner, None)
+    };
     let ctx = Ctx {
         state,
         focused,
@@ -52,6 +59,29 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId,
         PaneId::Timeline => timeline::lines(&ctx),
     };
     super::put_lines(frame, inner, &lines);
+    if let Some(area) = detail_area {
+        render_detail(frame, area, state, pane);
+    }
+}
+
+/// The selected row's details under a zoomed list, below a titled rule.
+fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId) {
+    let theme = &state.theme;
+    let width = usize::from(area.width);
+    let mut lines = vec![Line::from(Span::styled(
+        format!("── details {}", "─".repeat(width.saturating_sub(11))),
+        theme.style(Slot::Border),
+    ))];
+    let body = match pane {
+        PaneId::Alerts => state.alerts.selected().map(|a| detail::alert(state, a, width)),
+        PaneId::Logs => state
+            .logs
+            .row(state.logs.list.cursor.selected)
+            .map(|l| detail::log_line(state, l, width)),
+        _ => None,
+    };
+    lines.extend(body.unwrap_or_else(|| vec![Line::from(Span::styled(" nothing selected", theme.style(Slot::Muted)))]));
+    super::put_lines(frame, area, &lines);
 }
 
 /// What a pane's drawing needs: the state, focus, time and the inner size.

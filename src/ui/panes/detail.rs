@@ -1,0 +1,141 @@
+//! The detail box a zoomed pane shows under its list: everything about the selected alert (labels,
+//! annotations, runbook link, generator URL, silences) or the selected log line (JSON pretty-printed,
+//! embedded stack traces unfolded, long text wrapped). All text is sanitised again on the way out.
+
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+use crate::app::state::AppState;
+use crate::domain::alert::{Alert, AlertState};
+use crate::domain::log::LogLine;
+use crate::domain::sanitize::sanitize;
+use crate::ui::theme::Slot;
+
+/// Splits `text` into rows of at most `width` columns (by display width), after sanitising it and
+/// unfolding newlines.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    for part in text.split('\n') {
+        let clean = sanitize(part);
+        let mut row = String::new();
+        let mut used = 0;
+        for ch in clean.chars() {
+            let w = ch.width().unwrap_or(0);
+            if used + w > width {
+                rows.push(std::mem::take(&mut row));
+                used = 0;
+            }
+            row.push(ch);
+            used += w;
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+fn field(state: &AppState, key: &str, value: &str, width: usize, out: &mut Vec<Line<'static>>) {
+    let theme = &state.theme;
+    let key_w = 14;
+    let rows = wrap(value, width.saturating_sub(key_w + 1));
+    for (i, row) in rows.into_iter().enumerate() {
+        let label = if i == 0 {
+            format!("{key:<key_w$} ")
+        } else {
+            " ".repeat(key_w + 1)
+        };
+        out.push(Line::from(vec![
+            Span::styled(label, theme.style(Slot::Muted)),
+            Span::styled(row, theme.style(Slot::Text)),
+        ]));
+    }
+}
+
+pub fn alert(state: &AppState, alert: &Alert, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let clock = &state.clock;
+    let since = match alert.state {
+        AlertState::Resolved { at } => format!("{} → resolved {}", clock.hms(alert.starts_at), clock.hms(at)),
+        _ => format!("since {}", clock.hms(alert.starts_at)),
+    };
+    field(
+        state,
+        "alert",
+        &format!(
+            "{} · {} · {} · {since}",
+            alert.name(),
+            alert.state.word(),
+            alert.severity().word()
+        ),
+        width,
+        &mut out,
+    );
+    for (k, v) in &alert.annotations {
+        field(state, k, v, width, &mut out);
+    }
+    if alert.runbook_url().is_none() {
+        field(
+            state,
+            "runbook",
+            "none linked: this alert has no runbook_url annotation",
+            width,
+            &mut out,
+        );
+    } else if let Some(id) = alert.runbook_url().and_then(|u| u.strip_prefix("runbook://")) {
+        field(state, "open runbook", &format!(":runbook {id}"), width, &mut out);
+    }
+    let labels: Vec<String> = alert.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    field(state, "labels", &labels.join(" "), width, &mut out);
+    if let Some(url) = &alert.generator_url {
+        field(state, "source", url, width, &mut out);
+    }
+    if !alert.silenced_by.is_empty() {
+        field(state, "silenced by", &alert.silenced_by.join(", "), width, &mut out);
+    }
+    if !alert.inhibited_by.is_empty() {
+        field(state, "inhibited by", &alert.inhibited_by.join(", "), width, &mut out);
+    }
+    out
+}
+
+pub fn log_line(state: &AppState, line: &LogLine, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    field(
+        state,
+        "time",
+        &format!(
+            "{} · {} · {}",
+            state.clock.hms(line.at),
+            line.level.word().trim(),
+            line.source
+        ),
+        width,
+        &mut out,
+    );
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line.text) {
+        Ok(object) => {
+            for (k, v) in &object {
+                let text = match v {
+                    serde_json::Value::String(s) => s.replace('\t', "    "),
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                field(state, k, &text, width, &mut out);
+            }
+        }
+        Err(_) => field(state, "line", &line.text, width, &mut out),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_unfolds_newlines_cuts_by_width_and_stays_inert() {
+        assert_eq!(wrap("abcdef\nxy", 4), ["abcd", "ef", "xy"]);
+        assert_eq!(wrap("日本語", 4), ["日本", "語"]);
+        let hostile = wrap("a\x1b[2Jb\u{202e}c", 80);
+        assert_eq!(hostile, ["a␛[2Jb<U+202E>c"]);
+    }
+}
