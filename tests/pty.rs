@@ -475,9 +475,9 @@ fn nothing_is_printed_to_the_terminal_but_frames_and_logs_go_to_the_file() {
     let out = w.output();
     let session = &out[out.find(ENTER_ALT).unwrap_or(0)..out.rfind(LEAVE_ALT).unwrap_or(out.len())];
     for stray in [
-        "INFO",
-        "WARN warroom",
-        "DEBUG",
+        " INFO warroom",
+        " WARN warroom",
+        " DEBUG warroom",
         "warroom:",
         "panicked",
         "warroom starting",
