@@ -287,8 +287,14 @@ impl<B: Backend> Runtime<B> {
         };
         let now = self.time.now();
         let state = &self.state;
+        let started = Instant::now();
         self.terminal.draw(|frame| crate::ui::draw(frame, state, now))?;
         self.frames += 1;
+        tracing::trace!(
+            frame = self.frames,
+            micros = started.elapsed().as_micros() as u64,
+            "drew"
+        );
         self.dirty = false;
         self.last_draw = Some(Instant::now());
         Ok(())
