@@ -20,9 +20,12 @@ pub struct Cli {
     /// Disable every action that changes the world (silences, rollbacks, runbook commands).
     #[arg(long, global = true)]
     pub read_only: bool,
-    /// Open this incident.
+    /// The incident to open or act on (an id or a unique part of one; default: the open one).
     #[arg(long, global = true, value_name = "ID")]
     pub incident: Option<String>,
+    /// Who is acting, as recorded in the timeline (default: the OS user).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub actor: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -46,6 +49,87 @@ pub enum Command {
     },
     /// Print where the config, data, logs and themes live.
     Paths,
+    /// Declare, list, show and change incidents.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// Append a note to the incident's timeline; prints the entry's id once it is on disk.
+    Note {
+        /// Include the note in public exports.
+        #[arg(long)]
+        public: bool,
+        /// The note (several words are joined with spaces).
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Print the incident's timeline.
+    Timeline {
+        /// Keep printing new entries as they are written.
+        #[arg(long)]
+        follow: bool,
+        /// One JSON record per line, exactly as stored.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the journal's hash chain and record checksums; exit 1 on any damage.
+    Verify {
+        /// Check the audit log instead of an incident.
+        #[arg(long)]
+        audit: bool,
+    },
+    /// Export the incident (or the audit log) for the review.
+    Export {
+        /// md, json, csv or html.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// internal, or public (drops internal-only entries, redacts more, no names).
+        #[arg(long, default_value = "internal")]
+        profile: String,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Export the audit log (JSON Lines, redacted for archiving).
+        #[arg(long)]
+        audit: bool,
+        /// With --audit: only records at or after this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Declare an incident; prints its id.
+    Declare {
+        #[arg(long)]
+        title: String,
+        /// SEV1 (worst) to SEV4.
+        #[arg(long, value_parser = parse_severity)]
+        severity: crate::domain::incident::IncidentSeverity,
+        /// The incident commander (default: the actor).
+        #[arg(long)]
+        commander: Option<String>,
+    },
+    /// List incidents, oldest first.
+    List,
+    /// Show an incident: state, roles, milestones, TTD/TTA/TTM/TTR, runbooks, latest entries.
+    Show { id: Option<String> },
+    /// Change an incident's status: investigating, identified, monitoring, resolved.
+    Status { id: String, state: String },
+    /// Mark an incident resolved.
+    Resolve { id: Option<String> },
+    /// Set or correct a milestone: started, detected, acknowledged, mitigated, resolved.
+    Milestone {
+        id: String,
+        name: String,
+        /// When it happened (RFC 3339, or HH:MM[:SS] today in UTC); default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+fn parse_severity(text: &str) -> Result<crate::domain::incident::IncidentSeverity, String> {
+    crate::domain::incident::IncidentSeverity::parse(text)
+        .ok_or_else(|| format!("\"{text}\" is not a severity (SEV1..SEV4)"))
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {

@@ -11,7 +11,6 @@ use crate::app::state::{AppState, StateSetup};
 use crate::app::update::update;
 use crate::domain::runbook::Runbook;
 use crate::domain::timefmt::Clock;
-use crate::journal::MemoryJournal;
 use crate::sources::simulator::{SimIds, Simulator};
 use crate::ui::theme::Theme;
 
@@ -69,7 +68,6 @@ pub fn test_setup(theme: &str) -> StateSetup {
 pub fn state_at(setup: StateSetup, runbooks: Vec<Runbook>, seed: u64, seconds: i64, size: (u16, u16)) -> AppState {
     let start = fixed_start();
     let (mut state, mut sim) = build(setup, runbooks, seed, start);
-    let mut journal = MemoryJournal::new(state.user.clone());
     update(
         &mut state,
         Msg::Resize {
@@ -79,27 +77,27 @@ pub fn state_at(setup: StateSetup, runbooks: Vec<Runbook>, seed: u64, seconds: i
         start,
     );
     for msg in sim.initial() {
-        apply(&mut state, &mut journal, msg, start);
+        apply(&mut state, msg, start);
     }
     let mut t = 0;
     while t < seconds {
         t = (t + 5).min(seconds);
         let now = start + Duration::seconds(t);
         for msg in sim.advance_to(t) {
-            apply(&mut state, &mut journal, msg, now);
+            apply(&mut state, msg, now);
         }
     }
     state
 }
 
-/// Applies one message and the journal round trip of any events it records.
-pub fn apply(state: &mut AppState, journal: &mut MemoryJournal, msg: Msg, now: DateTime<Utc>) {
+/// Applies one message and the memory-only round trip of any events it records.
+pub fn apply(state: &mut AppState, msg: Msg, now: DateTime<Utc>) {
     let mut effects = update(state, msg, now);
     while !effects.is_empty() {
         let mut next = Vec::new();
         for effect in effects {
             if let crate::app::effect::Effect::Record(drafts) = effect {
-                let entries = journal.record(drafts, now);
+                let entries = crate::journal::memory_entries(drafts, &state.user, now);
                 next.extend(update(state, Msg::Recorded(entries), now));
             }
         }

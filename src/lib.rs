@@ -6,9 +6,11 @@
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod export;
 pub mod journal;
 pub mod logging;
 pub mod quiet;

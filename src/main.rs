@@ -13,11 +13,15 @@ use tokio::sync::mpsc;
 use warroom::app::msg::SourceKind;
 use warroom::app::runtime::{CHANNEL_CAPACITY, Outcome, ProcessShell, Runtime, RuntimeError};
 use warroom::app::state::{AppState, StateSetup};
-use warroom::cli::{Cli, Command};
+use warroom::cli::{Cli, Command, IncidentCommand};
+use warroom::commands;
 use warroom::config::load::{LoadOptions, Loaded, Problem, load};
 use warroom::config::paths::Paths;
 use warroom::domain::health::{FetchError, SourceHealth};
+use warroom::domain::redact::{RedactionRules, Redactor};
 use warroom::domain::timefmt::Clock;
+use warroom::domain::timeline::TimelineEntry;
+use warroom::journal::{self, file::Pending, store::Store};
 use warroom::sources::clock::TimeSource;
 use warroom::sources::http::{self, HttpPolicy};
 use warroom::sources::simulator;
@@ -42,7 +46,79 @@ fn main() -> ExitCode {
         Some(Command::Check { offline }) => check(&cli, &paths, *offline),
         Some(Command::Demo { speed, seed }) => cockpit(&cli, &paths, Some((*speed, *seed))),
         None => cockpit(&cli, &paths, None),
+        Some(_) => journal_command(&cli, &paths),
     }
+}
+
+/// The redaction rules the configuration asks for.
+fn redactor(loaded: &Loaded) -> Redactor {
+    Redactor::new(RedactionRules {
+        ip_addresses: loaded.config.redaction.ip_addresses,
+        ..RedactionRules::default()
+    })
+}
+
+/// `incident …`, `note`, `timeline`, `verify`, `export`: one-shot commands on the journals.
+fn journal_command(cli: &Cli, paths: &Paths) -> ExitCode {
+    let loaded = match load_config(cli, paths) {
+        Ok(l) => l,
+        Err(problems) => {
+            report(&problems);
+            return ExitCode::from(2);
+        }
+    };
+    let ctx = commands::Ctx {
+        store: Store::new(&paths.data_dir),
+        actor: actor(cli),
+        incident: cli.incident.clone(),
+        redactor: redactor(&loaded),
+        now: TimeSource::Real.now(),
+    };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let code = match &cli.command {
+        Some(Command::Incident(cmd)) => match cmd {
+            IncidentCommand::Declare {
+                title,
+                severity,
+                commander,
+            } => commands::declare(&ctx, title, *severity, commander.clone(), &mut out, &mut err),
+            IncidentCommand::List => commands::list(&ctx, &mut out, &mut err),
+            IncidentCommand::Show { id } => commands::show(&ctx, id.as_deref(), &mut out, &mut err),
+            IncidentCommand::Status { id, state } => commands::status(&ctx, id, state, &mut out, &mut err),
+            IncidentCommand::Resolve { id } => commands::resolve(&ctx, id.as_deref(), &mut out, &mut err),
+            IncidentCommand::Milestone { id, name, at } => {
+                commands::milestone(&ctx, id, name, at.as_deref(), &mut out, &mut err)
+            }
+        },
+        Some(Command::Note { public, text }) => commands::note(&ctx, &text.join(" "), *public, &mut out, &mut err),
+        Some(Command::Timeline { follow, json }) => commands::timeline(&ctx, *follow, *json, &mut out, &mut err),
+        Some(Command::Verify { audit }) => commands::verify(&ctx, *audit, &mut out, &mut err),
+        Some(Command::Export {
+            format,
+            profile,
+            output,
+            audit,
+            since,
+        }) => {
+            let args = commands::ExportArgs {
+                format,
+                profile,
+                output: output.as_deref(),
+                audit: *audit,
+                since: since.as_deref(),
+            };
+            commands::export(&ctx, &args, &mut out, &mut err)
+        }
+        _ => 2,
+    };
+    ExitCode::from(code)
+}
+
+fn actor(cli: &Cli) -> String {
+    cli.actor
+        .clone()
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(current_user)
 }
 
 fn load_config(cli: &Cli, paths: &Paths) -> Result<Loaded, Vec<Problem>> {
@@ -290,7 +366,7 @@ fn setup(loaded: &Loaded, cli: &Cli, demo: Option<f64>) -> StateSetup {
         service,
         environment,
         banner,
-        user: current_user(),
+        user: actor(cli),
         read_only: cli.read_only,
         keymap: loaded.keymap.clone(),
         theme,
@@ -335,7 +411,7 @@ fn cockpit(cli: &Cli, paths: &Paths, demo: Option<(f64, u64)>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = rt.block_on(run_cockpit(cli, &loaded, demo));
+    let result = rt.block_on(run_cockpit(cli, &loaded, demo, &paths.data_dir));
     terminal::restore();
     rt.shutdown_timeout(Duration::from_millis(200));
     match result {
@@ -359,7 +435,48 @@ fn cockpit(cli: &Cli, paths: &Paths, demo: Option<(f64, u64)>) -> ExitCode {
     }
 }
 
-async fn run_cockpit(cli: &Cli, loaded: &Loaded, demo: Option<(f64, u64)>) -> Result<Outcome, RuntimeError> {
+/// The demo's teammates write to the journal from their own thread, as another `warroom` process
+/// would: a declaration creates the incident, everything else goes to the open one.
+fn teammate_writer(store: Store, redactor: Redactor) -> std::io::Result<std::sync::mpsc::Sender<Vec<TimelineEntry>>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<TimelineEntry>>();
+    std::thread::Builder::new()
+        .name("demo-teammates".into())
+        .spawn(move || {
+            for entries in rx {
+                for e in entries {
+                    let id = match &e.event {
+                        warroom::domain::timeline::Event::IncidentDeclared { title, .. } => {
+                            store.new_id(title, e.occurred_at)
+                        }
+                        _ => match store.active() {
+                            Some(id) => id,
+                            None => continue,
+                        },
+                    };
+                    let pending = Pending {
+                        id: journal::new_id(e.recorded_at),
+                        incident: Some(id.clone()),
+                        occurred_at: e.occurred_at,
+                        recorded_at: e.recorded_at,
+                        actor: e.actor,
+                        event: e.event,
+                        supersedes: e.supersedes,
+                    };
+                    if let Err(err) = journal::file::append(&store.incident(&id), &[pending], &redactor) {
+                        tracing::warn!(%err, "demo teammate could not write the journal");
+                    }
+                }
+            }
+        })?;
+    Ok(tx)
+}
+
+async fn run_cockpit(
+    cli: &Cli,
+    loaded: &Loaded,
+    demo: Option<(f64, u64)>,
+    data_dir: &std::path::Path,
+) -> Result<Outcome, RuntimeError> {
     terminal::install_panic_hook();
     let mut signals = terminal::signals()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
@@ -373,13 +490,21 @@ async fn run_cockpit(cli: &Cli, loaded: &Loaded, demo: Option<(f64, u64)>) -> Re
         }
         None => (live_state(setup, loaded), TimeSource::Real, None),
     };
+    // The demo keeps its journals in a temporary directory that goes away with it.
+    let demo_dir = match demo {
+        Some(_) => Some(tempfile::Builder::new().prefix("warroom-demo-").tempdir()?),
+        None => None,
+    };
+    let store = Store::new(demo_dir.as_ref().map_or(data_dir, |d| d.path()));
+    let journal = journal::service::start(store.clone(), redactor(loaded), cli.incident.clone(), tx.clone())?;
     let terminal = terminal::enter()?;
-    let mut runtime = Runtime::new(state, terminal, time, rx, Box::new(ProcessShell));
+    let mut runtime = Runtime::new(state, terminal, time, rx, Box::new(ProcessShell)).with_journal(journal);
     if let Some((sim, speed)) = simulator {
         let refresh = runtime.refresh_requests();
+        let teammates = simulator::Teammates::Journal(teammate_writer(store, redactor(loaded))?);
         runtime
             .tasks
-            .spawn(simulator::run(sim, time, speed, tx.clone(), refresh));
+            .spawn(simulator::run(sim, time, speed, tx.clone(), refresh, teammates));
     }
     inject_debug_panic(&mut runtime);
     let mut input = EventStream::new();

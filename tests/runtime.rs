@@ -97,9 +97,14 @@ async fn demo_fills_every_pane_within_a_second() {
     let (mut rig, sim, time) = demo_rig(1.0);
     let started = Instant::now();
     let refresh = rig.runtime.refresh_requests();
-    rig.runtime
-        .tasks
-        .spawn(simulator::run(sim, time, 1.0, rig.tx.clone(), refresh));
+    rig.runtime.tasks.spawn(simulator::run(
+        sim,
+        time,
+        1.0,
+        rig.tx.clone(),
+        refresh,
+        simulator::Teammates::Direct,
+    ));
     assert_eq!(
         rig.until("data in every pane", every_pane_has_data).await,
         Outcome::Condition
@@ -132,9 +137,14 @@ async fn demo_fills_every_pane_within_a_second() {
 async fn demo_at_speed_plays_the_whole_scenario_through_the_loop() {
     let (mut rig, sim, time) = demo_rig(20.0);
     let refresh = rig.runtime.refresh_requests();
-    rig.runtime
-        .tasks
-        .spawn(simulator::run(sim, time, 20.0, rig.tx.clone(), refresh));
+    rig.runtime.tasks.spawn(simulator::run(
+        sim,
+        time,
+        20.0,
+        rig.tx.clone(),
+        refresh,
+        simulator::Teammates::Direct,
+    ));
     let fired = |name: &'static str| {
         move |s: &AppState| {
             s.alerts
@@ -357,9 +367,14 @@ async fn keys_that_change_nothing_write_nothing_and_a_change_writes_little() {
 async fn ctrl_r_makes_every_source_poll_now() {
     let (mut rig, sim, time) = demo_rig(1.0);
     let refresh = rig.runtime.refresh_requests();
-    rig.runtime
-        .tasks
-        .spawn(simulator::run(sim, time, 1.0, rig.tx.clone(), refresh));
+    rig.runtime.tasks.spawn(simulator::run(
+        sim,
+        time,
+        1.0,
+        rig.tx.clone(),
+        refresh,
+        simulator::Teammates::Direct,
+    ));
     rig.until("data in every pane", every_pane_has_data).await;
     // Prometheus polls every 15 s: seven seconds in, its data is seven seconds old.
     let seven = Instant::now() + Duration::from_secs(7);

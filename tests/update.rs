@@ -179,8 +179,7 @@ fn declaring_records_an_event_and_opens_the_incident() {
     };
     assert!(matches!(&drafts[0].event, Event::IncidentDeclared { title, .. } if title == "checkout errors"));
     // The journal answers; the incident is folded from the timeline.
-    let mut journal = warroom::journal::MemoryJournal::new("oncall");
-    let entries = journal.record(drafts.clone(), at(5));
+    let entries = warroom::journal::memory_entries(drafts.clone(), "oncall", at(5));
     update(&mut s, Msg::Recorded(entries), at(5));
     assert!(s.incident_open());
     assert_eq!(

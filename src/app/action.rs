@@ -30,6 +30,9 @@ pub enum Action {
     ToggleTimezone,
     ToggleFollow,
     ToggleStep,
+    AddNote,
+    TogglePin,
+    DeclareIncident,
 }
 
 /// (action, config name, description), in the order the help overlay lists them.
@@ -112,6 +115,21 @@ const TABLE: &[(Action, &str, &str)] = &[
         Action::ToggleTimezone,
         "toggle_timezone",
         "show times in UTC or local time",
+    ),
+    (
+        Action::AddNote,
+        "add_note",
+        "write a note into the incident timeline (Ctrl-S saves, Esc cancels)",
+    ),
+    (
+        Action::TogglePin,
+        "toggle_pin",
+        "pin or unpin the selected entry for the postmortem",
+    ),
+    (
+        Action::DeclareIncident,
+        "declare_incident",
+        "declare an incident, prefilled from the selected alert",
     ),
     (Action::RefreshAll, "refresh_all", "poll every source now"),
     (Action::Suspend, "suspend", "suspend to the shell (fg resumes)"),

@@ -24,4 +24,6 @@ pub struct EventDraft {
     /// `None`: the person running this cockpit; `Some`: an automatic observation's actor.
     pub actor: Option<String>,
     pub event: Event,
+    /// The entry this one corrects or retracts.
+    pub supersedes: Option<String>,
 }

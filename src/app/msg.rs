@@ -22,8 +22,28 @@ pub enum Msg {
     /// The 1 Hz clock: ages and the status-bar clock move on.
     Tick,
     Source(SourceUpdate),
-    /// Entries the journal stored (ours, now durable, or written by another process).
+    /// Timeline entries: ours as pending or memory-only, then durable once synced, and entries
+    /// written by other processes.
     Recorded(Vec<TimelineEntry>),
+    Journal(JournalEvent),
+}
+
+/// What the journal service reports besides entries.
+#[derive(Debug, Clone)]
+pub enum JournalEvent {
+    /// An incident's journal is open (at start, when one was declared here or elsewhere, or on
+    /// request): every entry in it, and a notice if it had to be repaired or cannot be written.
+    Opened {
+        id: String,
+        entries: Vec<TimelineEntry>,
+        notice: Option<String>,
+    },
+    /// Writing failed; `held` entries are kept in memory and retried.
+    Failed { error: String, held: usize },
+    /// Writing works again; everything held is durable now.
+    Recovered,
+    /// Something worth telling (a repaired tail).
+    Notice(String),
 }
 
 /// Index of a source in [`crate::app::state::AppState::sources`], assigned at startup.

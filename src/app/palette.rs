@@ -3,7 +3,7 @@
 
 use super::action::Action;
 use super::pane::PaneId;
-use crate::domain::incident::IncidentSeverity;
+use crate::domain::incident::{IncidentSeverity, IncidentStatus, Milestone, Role};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -13,8 +13,68 @@ pub enum Command {
     ClearFilter,
     Theme(String),
     Runbook(String),
-    Declare { severity: IncidentSeverity, title: String },
+    Declare {
+        severity: IncidentSeverity,
+        title: String,
+    },
     Resolve,
+    /// A note: recorded at once with text, else the editor opens.
+    Note(Option<String>),
+    /// A milestone now, or at a time of day (hours, minutes, seconds) in the shown time zone.
+    Milestone {
+        milestone: Milestone,
+        at: Option<(u32, u32, u32)>,
+    },
+    Role {
+        role: Role,
+        person: String,
+    },
+    Status(IncidentStatus),
+    Severity(IncidentSeverity),
+}
+
+const MILESTONES: [(&str, Milestone); 5] = [
+    ("started", Milestone::Started),
+    ("detected", Milestone::Detected),
+    ("acknowledged", Milestone::Acknowledged),
+    ("mitigated", Milestone::Mitigated),
+    ("resolved", Milestone::Resolved),
+];
+const ROLES: [(&str, Role); 4] = [
+    ("commander", Role::Commander),
+    ("ops_lead", Role::OpsLead),
+    ("comms_lead", Role::CommsLead),
+    ("scribe", Role::Scribe),
+];
+const STATUSES: [(&str, IncidentStatus); 4] = [
+    ("investigating", IncidentStatus::Investigating),
+    ("identified", IncidentStatus::Identified),
+    ("monitoring", IncidentStatus::Monitoring),
+    ("resolved", IncidentStatus::Resolved),
+];
+
+fn lookup<T: Copy>(table: &[(&str, T)], word: &str, what: &str) -> Result<T, String> {
+    table.iter().find(|(n, _)| *n == word).map(|(_, v)| *v).ok_or_else(|| {
+        format!(
+            "unknown {what} \"{word}\" (one of {})",
+            table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// "14:05" or "14:05:30".
+fn time_of_day(text: &str) -> Result<(u32, u32, u32), String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let num = |s: &str, max: u32| s.parse::<u32>().ok().filter(|v| *v <= max);
+    match parts.as_slice() {
+        [h, m] => num(h, 23).zip(num(m, 59)).map(|(h, m)| (h, m, 0)),
+        [h, m, sec] => match (num(h, 23), num(m, 59), num(sec, 59)) {
+            (Some(h), Some(m), Some(sec)) => Some((h, m, sec)),
+            _ => None,
+        },
+        _ => None,
+    }
+    .ok_or_else(|| format!("\"{text}\" is not a time of day like 14:05 or 14:05:30"))
 }
 
 /// Commands that take an argument, with a description (actions are listed from the keymap table).
@@ -26,6 +86,23 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
     ("runbook", "runbook <id>: show a runbook in the Runbook pane"),
     ("declare", "declare [SEV1..SEV4] <title>: declare an incident"),
     ("resolve", "resolve: mark the open incident resolved"),
+    (
+        "note",
+        "note [text]: add a note to the incident timeline (no text opens the editor)",
+    ),
+    (
+        "milestone",
+        "milestone <name> [HH:MM]: set or correct a milestone (started, detected, acknowledged, mitigated, resolved)",
+    ),
+    (
+        "role",
+        "role <commander|ops_lead|comms_lead|scribe> <person>: assign or hand over a role",
+    ),
+    (
+        "status",
+        "status <investigating|identified|monitoring|resolved>: change the incident status",
+    ),
+    ("severity", "severity <SEV1..SEV4>: change the incident severity"),
     ("q", "q: quit (asks first while an incident is open); q! quits now"),
 ];
 
@@ -85,6 +162,40 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
         }
         "resolve" => Ok(Command::Resolve),
+        "note" => Ok(Command::Note((!rest.is_empty()).then(|| rest.to_string()))),
+        "milestone" => {
+            needs_arg("a milestone name")?;
+            let (name, time) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let milestone = lookup(&MILESTONES, name, "milestone")?;
+            let at = if time.trim().is_empty() {
+                None
+            } else {
+                Some(time_of_day(time.trim())?)
+            };
+            Ok(Command::Milestone { milestone, at })
+        }
+        "role" => {
+            needs_arg("a role and a person")?;
+            let (name, person) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let role = lookup(&ROLES, name, "role")?;
+            if person.trim().is_empty() {
+                return Err("role needs a person after the role".into());
+            }
+            Ok(Command::Role {
+                role,
+                person: person.trim().to_string(),
+            })
+        }
+        "status" => {
+            needs_arg("a status")?;
+            Ok(Command::Status(lookup(&STATUSES, rest, "status")?))
+        }
+        "severity" => {
+            needs_arg("a severity")?;
+            IncidentSeverity::parse(rest)
+                .map(Command::Severity)
+                .ok_or_else(|| format!("unknown severity \"{rest}\" (SEV1..SEV4)"))
+        }
         name => match Action::from_name(name) {
             Some(action) if rest.is_empty() => Ok(Command::Action(action)),
             Some(_) => Err(format!("{name} takes no argument")),
@@ -102,7 +213,10 @@ pub fn complete(line: &str, ctx: &CompletionContext<'_>) -> Vec<String> {
             "focus" => PaneId::ALL.iter().map(|p| p.name().to_string()).collect(),
             "theme" => ctx.themes.to_vec(),
             "runbook" => ctx.runbooks.to_vec(),
-            "declare" => ["SEV1", "SEV2", "SEV3", "SEV4"].map(String::from).to_vec(),
+            "declare" | "severity" => ["SEV1", "SEV2", "SEV3", "SEV4"].map(String::from).to_vec(),
+            "milestone" => MILESTONES.iter().map(|(n, _)| n.to_string()).collect(),
+            "role" => ROLES.iter().map(|(n, _)| n.to_string()).collect(),
+            "status" => STATUSES.iter().map(|(n, _)| n.to_string()).collect(),
             _ => Vec::new(),
         };
         return options

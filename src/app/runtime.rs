@@ -18,7 +18,8 @@ use super::effect::Effect;
 use super::msg::Msg;
 use super::state::AppState;
 use super::update::update;
-use crate::journal::MemoryJournal;
+use crate::domain::timeline::{Durability, Event as TimelineEvent};
+use crate::journal::service::JournalHandle;
 use crate::sources::clock::TimeSource;
 use crate::terminal::OsSignal;
 
@@ -92,7 +93,8 @@ pub struct Runtime<B: Backend> {
     rx: mpsc::Receiver<Msg>,
     /// Every background task; a panic in any of them ends the runtime.
     pub tasks: JoinSet<()>,
-    journal: MemoryJournal,
+    /// The journal service; without one, entries stay in memory.
+    journal: Option<JournalHandle>,
     /// Bumped on Ctrl-R; every source watches it and polls at once.
     refresh: tokio::sync::watch::Sender<u64>,
     shell: Box<dyn Shell>,
@@ -113,14 +115,13 @@ impl<B: Backend> Runtime<B> {
         rx: mpsc::Receiver<Msg>,
         shell: Box<dyn Shell>,
     ) -> Self {
-        let journal = MemoryJournal::new(state.user.clone());
         Self {
             state,
             terminal,
             time,
             rx,
             tasks: JoinSet::new(),
-            journal,
+            journal: None,
             refresh: tokio::sync::watch::Sender::new(0),
             shell,
             dirty: true,
@@ -129,6 +130,12 @@ impl<B: Backend> Runtime<B> {
             frames: 0,
             debug_panic_in_loop: false,
         }
+    }
+
+    /// Writes the timeline through the journal service from now on.
+    pub fn with_journal(mut self, journal: JournalHandle) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     /// A receiver that changes whenever the user asks every source to poll now.
@@ -249,7 +256,22 @@ impl<B: Backend> Runtime<B> {
                         self.refresh.send_modify(|n| *n += 1);
                     }
                     Effect::Record(drafts) => {
-                        let entries = self.journal.record(drafts, now);
+                        let pending = crate::journal::prepare(drafts, &self.state.user, now);
+                        // Journaled while an incident is open (or being declared); otherwise the
+                        // entries are the session's context, kept in memory and marked as such.
+                        let declares = pending
+                            .iter()
+                            .any(|p| matches!(p.event, TimelineEvent::IncidentDeclared { .. }));
+                        let journal = self.journal.as_ref().filter(|_| declares || self.state.incident_open());
+                        let durability = if journal.is_some() {
+                            Durability::Pending
+                        } else {
+                            Durability::MemoryOnly
+                        };
+                        let entries = pending.iter().map(|p| p.entry(durability)).collect();
+                        if let Some(journal) = journal {
+                            journal.submit(pending);
+                        }
                         next.extend(update(&mut self.state, Msg::Recorded(entries), now));
                     }
                 }

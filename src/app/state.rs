@@ -80,6 +80,28 @@ pub enum Modal {
         previous: Option<TextFilter>,
     },
     ConfirmQuit,
+    /// The multi-line note editor.
+    Note(NoteEditor),
+}
+
+/// A note being written (tui-textarea): Ctrl-S records it, Esc discards it.
+#[derive(Debug, Clone)]
+pub struct NoteEditor {
+    pub input: TextArea<'static>,
+}
+
+impl NoteEditor {
+    pub fn new(text: &str) -> Self {
+        let mut input = TextArea::new(text.lines().map(str::to_string).collect());
+        input.move_cursor(tui_textarea::CursorMove::Bottom);
+        input.move_cursor(tui_textarea::CursorMove::End);
+        Self { input }
+    }
+
+    pub fn text(&self) -> String {
+        let input: &TextArea<'_> = &self.input;
+        input.lines().join("\n").trim().to_string()
+    }
 }
 
 /// What the runtime tells the state about the world at startup.
@@ -96,6 +118,15 @@ pub struct StateSetup {
     pub themes: Vec<Theme>,
     pub clock: Clock,
     pub log_cap_bytes: usize,
+}
+
+/// How the incident journal is doing, as the screen shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalStatus {
+    /// The incident whose journal is open, if any.
+    pub incident_id: Option<String>,
+    /// A failed write: the error, and how many entries are held in memory. Shown until it clears.
+    pub failure: Option<(String, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +154,7 @@ pub struct AppState {
     pub theme: Theme,
     pub themes: Vec<Theme>,
     pub clock: Clock,
+    pub journal: JournalStatus,
 }
 
 impl AppState {
@@ -151,6 +183,7 @@ impl AppState {
             theme: setup.theme,
             themes: setup.themes,
             clock: setup.clock,
+            journal: JournalStatus::default(),
         }
     }
 

@@ -8,15 +8,18 @@ use super::action::Action;
 use super::effect::{Effect, EventDraft};
 use super::keymap::KeyChord;
 use super::list::TextFilter;
-use super::msg::{Msg, SourceData, SourceUpdate};
+use super::msg::{JournalEvent, Msg, SourceData, SourceUpdate};
 use super::palette::{self, Command, CompletionContext};
 use super::pane::PaneId;
 use super::panes::ListPane;
-use super::state::{AppState, Modal, NoticeLevel, Prompt};
-use crate::domain::incident::{Incident, IncidentStatus};
+use super::state::{AppState, Modal, NoteEditor, NoticeLevel, Prompt};
+use crate::domain::alert::AlertState;
+use crate::domain::incident::{Incident, IncidentSeverity, IncidentStatus, Milestone};
 use crate::domain::runbook::StepState;
+use crate::domain::severity::Severity;
 use crate::domain::slo::{self, SloState};
 use crate::domain::timefmt::TimeZoneChoice;
+use crate::domain::timeline::Durability;
 use crate::domain::timeline::{Event, SYSTEM_ACTOR, TimelineEntry};
 use crate::ui::layout;
 
@@ -46,6 +49,10 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             on_recorded(state, entries);
             Vec::new()
         }
+        Msg::Journal(event) => {
+            on_journal(state, event, now);
+            Vec::new()
+        }
     }
 }
 
@@ -54,6 +61,7 @@ fn system(at: DateTime<Utc>, event: Event) -> EventDraft {
         occurred_at: at,
         actor: Some(SYSTEM_ACTOR.to_string()),
         event,
+        supersedes: None,
     }
 }
 
@@ -62,6 +70,7 @@ fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
         occurred_at: at,
         actor: None,
         event,
+        supersedes: None,
     }
 }
 
@@ -104,6 +113,24 @@ fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect
                 _ => Some(scroll),
             };
             state.modal = scroll.map(|scroll| Modal::Help { scroll });
+            Vec::new()
+        }
+        Some(Modal::Note(mut editor)) => {
+            let save = chord == KeyChord::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+            if save {
+                let text = editor.text();
+                if text.is_empty() {
+                    state.notify(NoticeLevel::Info, "empty note discarded", now);
+                    return Vec::new();
+                }
+                return record(vec![human(now, Event::Note { text, public: false })]);
+            }
+            if key.code == KeyCode::Esc {
+                state.notify(NoticeLevel::Info, "note discarded", now);
+                return Vec::new();
+            }
+            editor.input.input(key);
+            state.modal = Some(Modal::Note(editor));
             Vec::new()
         }
         Some(Modal::ConfirmQuit) => {
@@ -300,6 +327,24 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
             }
         }
         Action::ToggleStep => return toggle_step(state, now),
+        Action::AddNote => {
+            if !state.incident_open() {
+                state.notify(
+                    NoticeLevel::Warn,
+                    "no open incident: declare one first (D, or :declare)",
+                    now,
+                );
+                return Vec::new();
+            }
+            state.modal = Some(Modal::Note(NoteEditor::new("")));
+        }
+        Action::TogglePin => return toggle_pin(state, now),
+        Action::DeclareIncident => {
+            let text = declare_prefill(state);
+            let mut prompt = Prompt::new(&text);
+            prompt.candidates = completions(state, &text);
+            state.modal = Some(Modal::Palette(prompt));
+        }
     }
     Vec::new()
 }
@@ -447,16 +492,57 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
                 state.notify(NoticeLevel::Warn, "an incident is already open", now);
                 return Vec::new();
             }
-            let commander = Some(state.user.clone());
-            record(vec![human(
-                now,
-                Event::IncidentDeclared {
-                    title,
-                    severity,
-                    commander,
-                },
-            )])
+            record(declaration(state, severity, title, now))
         }
+        Command::Note(Some(text)) => {
+            if !state.incident_open() {
+                state.notify(
+                    NoticeLevel::Warn,
+                    "no open incident: declare one first (D, or :declare)",
+                    now,
+                );
+                return Vec::new();
+            }
+            record(vec![human(now, Event::Note { text, public: false })])
+        }
+        Command::Note(None) => apply_action(state, Action::AddNote, now),
+        Command::Milestone { milestone, at } => {
+            let Some(incident) = state
+                .incident
+                .as_ref()
+                .filter(|i| i.is_open() || milestone == Milestone::Resolved)
+            else {
+                state.notify(NoticeLevel::Warn, "no incident to set a milestone on", now);
+                return Vec::new();
+            };
+            let when = at.map_or(now, |hms| state.clock.at_time_of_day(now, hms));
+            // A milestone already set is corrected: the new entry supersedes the old one.
+            let superseded = state
+                .timeline
+                .entries
+                .iter()
+                .rev()
+                .find(|e| {
+                    matches!(e.event, Event::Milestone { milestone: m } if m == milestone)
+                        && !incident.superseded.contains(&e.id)
+                })
+                .map(|e| e.id.clone());
+            let mut draft = human(when, Event::Milestone { milestone });
+            draft.supersedes = superseded;
+            record(vec![draft])
+        }
+        Command::Role { role, person } => match incident_required(state, now) {
+            Some(()) => record(vec![human(now, Event::RoleAssigned { role, person })]),
+            None => Vec::new(),
+        },
+        Command::Status(status) => match incident_required(state, now) {
+            Some(()) => record(vec![human(now, Event::StatusChanged { status })]),
+            None => Vec::new(),
+        },
+        Command::Severity(severity) => match incident_required(state, now) {
+            Some(()) => record(vec![human(now, Event::SeverityChanged { severity })]),
+            None => Vec::new(),
+        },
         Command::Resolve => {
             if !state.incident_open() {
                 state.notify(NoticeLevel::Warn, "no open incident", now);
@@ -469,6 +555,170 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
                 },
             )])
         }
+    }
+}
+
+/// Warns and returns `None` when no incident is open.
+fn incident_required(state: &mut AppState, now: DateTime<Utc>) -> Option<()> {
+    if state.incident_open() {
+        Some(())
+    } else {
+        state.notify(
+            NoticeLevel::Warn,
+            "no open incident: declare one first (D, or :declare)",
+            now,
+        );
+        None
+    }
+}
+
+/// The palette text `D` opens: a declaration prefilled from the selected (or most urgent) alert.
+fn declare_prefill(state: &AppState) -> String {
+    let alert = state
+        .alerts
+        .selected()
+        .filter(|a| a.state.is_active())
+        .or_else(|| state.alerts.book.alerts().iter().find(|a| a.state.is_active()));
+    match alert {
+        Some(a) => {
+            let severity = match a.severity() {
+                Severity::Page | Severity::Critical => "SEV2",
+                Severity::Warning => "SEV3",
+                Severity::Info | Severity::Unknown => "SEV4",
+            };
+            let what = if a.summary().is_empty() {
+                a.name().to_string()
+            } else {
+                format!("{}: {}", a.name(), a.summary())
+            };
+            format!("declare {severity} {} {what}", state.service)
+        }
+        None => "declare SEV3 ".to_string(),
+    }
+}
+
+/// Declaring records the declaration and the lead-up the cockpit already saw: the alerts firing now
+/// (at their start times), the deploys of the last two hours, and `detected` at the first page.
+fn declaration(state: &AppState, severity: IncidentSeverity, title: String, now: DateTime<Utc>) -> Vec<EventDraft> {
+    let mut drafts = vec![human(
+        now,
+        Event::IncidentDeclared {
+            title,
+            severity,
+            commander: Some(state.user.clone()),
+        },
+    )];
+    let firing: Vec<_> = state
+        .alerts
+        .book
+        .alerts()
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .collect();
+    for a in &firing {
+        drafts.push(system(
+            a.starts_at,
+            Event::AlertFired {
+                alertname: a.name().to_string(),
+                fingerprint: a.fingerprint.clone(),
+                severity: a.label("severity").unwrap_or("none").to_string(),
+                summary: a.summary().to_string(),
+            },
+        ));
+    }
+    for d in state
+        .deploys
+        .deploys
+        .iter()
+        .filter(|d| now - d.started_at <= Duration::hours(2))
+    {
+        drafts.push(system(
+            d.finished_at.unwrap_or(d.started_at),
+            Event::DeployObserved {
+                version: d.version.clone(),
+                environment: d.environment.clone(),
+                status: d.status.word().to_string(),
+                rollback: d.kind == crate::domain::deploy::DeployKind::Rollback,
+            },
+        ));
+    }
+    let first_page = firing
+        .iter()
+        .filter(|a| matches!(a.severity(), Severity::Page | Severity::Critical))
+        .map(|a| a.starts_at)
+        .min();
+    if let Some(at) = first_page {
+        drafts.push(human(
+            at,
+            Event::Milestone {
+                milestone: Milestone::Detected,
+            },
+        ));
+    }
+    drafts
+}
+
+/// Pins the selected timeline entry for the postmortem, or unpins it.
+fn toggle_pin(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    if state.focus != PaneId::Timeline {
+        return Vec::new();
+    }
+    let Some(incident) = state.incident.as_ref() else {
+        state.notify(NoticeLevel::Warn, "pins belong to an incident: declare one first", now);
+        return Vec::new();
+    };
+    let rows = state.timeline.visible_rows();
+    let Some(entry) = rows
+        .get(state.timeline.list.cursor.selected)
+        .and_then(|&i| state.timeline.entries.get(i))
+    else {
+        return Vec::new();
+    };
+    if entry.durability == Durability::MemoryOnly {
+        state.notify(
+            NoticeLevel::Warn,
+            "this entry is not in the incident's journal (it came before the incident)",
+            now,
+        );
+        return Vec::new();
+    }
+    let target = entry.id.clone();
+    let event = if incident.is_pinned(&target) {
+        Event::Unpinned { target }
+    } else {
+        Event::Pinned { target }
+    };
+    record(vec![human(now, event)])
+}
+
+fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) {
+    match event {
+        JournalEvent::Opened { id, entries, notice } => {
+            if state.journal.incident_id.as_deref() != Some(id.as_str()) {
+                // Another incident: keep only what was never in a journal (the session's context).
+                state
+                    .timeline
+                    .entries
+                    .retain(|e| e.durability == Durability::MemoryOnly);
+            }
+            state.journal.incident_id = Some(id);
+            on_recorded(state, entries);
+            if let Some(text) = notice {
+                state.notify(NoticeLevel::Warn, text, now);
+            }
+        }
+        JournalEvent::Failed { error, held } => {
+            state.journal.failure = Some((error, held));
+        }
+        JournalEvent::Recovered => {
+            state.journal.failure = None;
+            state.notify(
+                NoticeLevel::Info,
+                "journal writes work again: every held entry is on disk now",
+                now,
+            );
+        }
+        JournalEvent::Notice(text) => state.notify(NoticeLevel::Warn, text, now),
     }
 }
 

@@ -33,7 +33,22 @@ pub struct Config {
     pub probes: Vec<ProbeConfig>,
     pub runbooks: RunbooksConfig,
     pub ui: UiConfig,
+    pub redaction: RedactionConfig,
     pub keys: toml::Table,
+}
+
+/// What the journal redacts besides secrets, e-mail addresses and card numbers (always redacted).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RedactionConfig {
+    /// Redact IPv4 and IPv6 addresses (they are personal data; turn off when they are evidence).
+    pub ip_addresses: bool,
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        Self { ip_addresses: true }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod health;
 pub mod incident;
 pub mod log;
+pub mod redact;
 pub mod runbook;
 pub mod sanitize;
 pub mod severity;

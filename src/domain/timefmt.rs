@@ -56,6 +56,27 @@ impl Clock {
         }
     }
 
+    /// The latest instant not after `now` that reads `h:m:s` in the shown time zone (today's, or
+    /// yesterday's if today's is still to come).
+    pub fn at_time_of_day(&self, now: DateTime<Utc>, (h, m, s): (u32, u32, u32)) -> DateTime<Utc> {
+        let offset = match self.zone {
+            TimeZoneChoice::Utc => Utc.fix(),
+            TimeZoneChoice::Local => self.local_offset,
+        };
+        let local_now = now.with_timezone(&offset);
+        let candidate = local_now
+            .date_naive()
+            .and_hms_opt(h, m, s)
+            .and_then(|t| t.and_local_timezone(offset).single())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        if candidate > now {
+            candidate - Duration::days(1)
+        } else {
+            candidate
+        }
+    }
+
     /// "14:05Z" or "16:05".
     pub fn hm(&self, t: DateTime<Utc>) -> String {
         match self.zone {
@@ -68,6 +89,29 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_of_day_is_the_latest_past_one() {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2026, 3, 14, 10, 5, 0).single().unwrap_or_default();
+        let utc = Clock::default();
+        assert_eq!(
+            utc.at_time_of_day(now, (9, 58, 0)),
+            Utc.with_ymd_and_hms(2026, 3, 14, 9, 58, 0).single().unwrap_or_default()
+        );
+        assert_eq!(
+            utc.at_time_of_day(now, (23, 0, 0)),
+            Utc.with_ymd_and_hms(2026, 3, 13, 23, 0, 0).single().unwrap_or_default()
+        );
+        let cet = Clock {
+            zone: TimeZoneChoice::Local,
+            local_offset: FixedOffset::east_opt(3600).unwrap_or(Utc.fix()),
+        };
+        assert_eq!(
+            cet.at_time_of_day(now, (10, 30, 0)),
+            Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).single().unwrap_or_default()
+        );
+    }
 
     #[test]
     fn durations_use_at_most_two_units() {

@@ -1,5 +1,6 @@
 //! Timeline events: the closed vocabulary of what responders saw and did, each with who, when and a
-//! one-line summary. The journal (a later layer) persists them; this module only describes them.
+//! one-line summary. The journal persists them; this module only describes them. Entries are never
+//! edited: a correction is a new entry that `supersedes` the one it corrects.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,15 +9,19 @@ use super::incident::{IncidentSeverity, IncidentStatus, Milestone, Role};
 use super::runbook::StepState;
 
 /// One recorded event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TimelineEntry {
+    /// ULID, unique across hosts and sortable by creation time.
     pub id: String,
+    /// When it happened (a correction may move it).
     pub occurred_at: DateTime<Utc>,
+    /// When it was written (never edited).
+    pub recorded_at: DateTime<Utc>,
     pub actor: String,
-    #[serde(flatten)]
     pub event: Event,
+    /// The entry this one corrects or retracts.
+    pub supersedes: Option<String>,
     /// Whether the entry is safely stored; the pane marks anything else.
-    #[serde(skip)]
     pub durability: Durability,
 }
 
@@ -27,70 +32,68 @@ pub enum Durability {
     /// Handed to the writer, not yet synced.
     #[default]
     Pending,
-    /// Kept in memory only (the demo, or a journal that cannot be written).
+    /// Kept in memory only: no incident is open, or the demo keeps no journal.
     MemoryOnly,
 }
 
 /// Who records automatic observations.
 pub const SYSTEM_ACTOR: &str = "warroom";
 
+/// The closed vocabulary. On disk an event is `"kind": "<name>"` plus its fields in `"data"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "data")]
 pub enum Event {
+    #[serde(rename = "incident.declared")]
     IncidentDeclared {
         title: String,
         severity: IncidentSeverity,
         commander: Option<String>,
     },
-    StatusChanged {
-        status: IncidentStatus,
-    },
-    SeverityChanged {
-        severity: IncidentSeverity,
-    },
-    RoleAssigned {
-        role: Role,
-        person: String,
-    },
-    Milestone {
-        milestone: Milestone,
-    },
+    #[serde(rename = "status.changed")]
+    StatusChanged { status: IncidentStatus },
+    #[serde(rename = "severity.changed")]
+    SeverityChanged { severity: IncidentSeverity },
+    #[serde(rename = "role.assigned")]
+    RoleAssigned { role: Role, person: String },
+    #[serde(rename = "milestone.set")]
+    Milestone { milestone: Milestone },
+    #[serde(rename = "note")]
     Note {
         text: String,
+        /// Shown in public exports; notes are internal by default.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        public: bool,
     },
+    #[serde(rename = "alert.fired")]
     AlertFired {
         alertname: String,
         fingerprint: String,
         severity: String,
         summary: String,
     },
-    AlertResolved {
-        alertname: String,
-        fingerprint: String,
-    },
+    #[serde(rename = "alert.resolved")]
+    AlertResolved { alertname: String, fingerprint: String },
+    #[serde(rename = "deploy.observed")]
     DeployObserved {
         version: String,
         environment: String,
         status: String,
         rollback: bool,
     },
-    SourceStale {
-        source: String,
-        error: String,
-    },
-    SourceRecovered {
-        source: String,
-    },
-    RunbookAttached {
-        runbook: String,
-        title: String,
-    },
+    #[serde(rename = "source.down")]
+    SourceStale { source: String, error: String },
+    #[serde(rename = "source.up")]
+    SourceRecovered { source: String },
+    #[serde(rename = "runbook.attached")]
+    RunbookAttached { runbook: String, title: String },
+    #[serde(rename = "runbook.step")]
     StepChanged {
         runbook: String,
         step: String,
         state: StepState,
         reason: Option<String>,
     },
+    #[serde(rename = "slo.state")]
     SloStateChanged {
         slo: String,
         state: String,
@@ -98,9 +101,61 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// Marks an entry for the postmortem's timeline.
+    #[serde(rename = "entry.pinned")]
+    Pinned { target: String },
+    #[serde(rename = "entry.unpinned")]
+    Unpinned { target: String },
+    /// Withdraws the entry named by the record's `supersedes`.
+    #[serde(rename = "entry.retracted")]
+    Retracted { reason: String },
 }
 
+/// Every kind name, for filters and documentation.
+pub const KINDS: [&str; 17] = [
+    "incident.declared",
+    "status.changed",
+    "severity.changed",
+    "role.assigned",
+    "milestone.set",
+    "note",
+    "alert.fired",
+    "alert.resolved",
+    "deploy.observed",
+    "source.down",
+    "source.up",
+    "runbook.attached",
+    "runbook.step",
+    "slo.state",
+    "entry.pinned",
+    "entry.unpinned",
+    "entry.retracted",
+];
+
 impl Event {
+    /// The kind name, as written on disk.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::IncidentDeclared { .. } => "incident.declared",
+            Self::StatusChanged { .. } => "status.changed",
+            Self::SeverityChanged { .. } => "severity.changed",
+            Self::RoleAssigned { .. } => "role.assigned",
+            Self::Milestone { .. } => "milestone.set",
+            Self::Note { .. } => "note",
+            Self::AlertFired { .. } => "alert.fired",
+            Self::AlertResolved { .. } => "alert.resolved",
+            Self::DeployObserved { .. } => "deploy.observed",
+            Self::SourceStale { .. } => "source.down",
+            Self::SourceRecovered { .. } => "source.up",
+            Self::RunbookAttached { .. } => "runbook.attached",
+            Self::StepChanged { .. } => "runbook.step",
+            Self::SloStateChanged { .. } => "slo.state",
+            Self::Pinned { .. } => "entry.pinned",
+            Self::Unpinned { .. } => "entry.unpinned",
+            Self::Retracted { .. } => "entry.retracted",
+        }
+    }
+
     /// The short category shown in the timeline's kind column.
     pub fn category(&self) -> &'static str {
         match self {
@@ -113,11 +168,43 @@ impl Event {
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
             Self::RunbookAttached { .. } | Self::StepChanged { .. } => "runbook",
             Self::SloStateChanged { .. } => "slo",
+            Self::Pinned { .. } | Self::Unpinned { .. } => "pin",
+            Self::Retracted { .. } => "retract",
+        }
+    }
+
+    /// A one-character symbol per category, so the kind reads without colour.
+    pub fn symbol(&self) -> &'static str {
+        match self.category() {
+            "incident" => "◆",
+            "role" => "☺",
+            "milestone" => "⚑",
+            "note" => "✎",
+            "alert" => "●",
+            "deploy" => "⇪",
+            "source" => "⚠",
+            "runbook" => "☑",
+            "slo" => "▼",
+            "pin" => "★",
+            _ => "↶",
         }
     }
 
     /// Whether a person did this (as opposed to the cockpit observing it).
     pub fn is_human(&self) -> bool {
+        !matches!(
+            self,
+            Self::AlertFired { .. }
+                | Self::AlertResolved { .. }
+                | Self::DeployObserved { .. }
+                | Self::SourceStale { .. }
+                | Self::SourceRecovered { .. }
+                | Self::SloStateChanged { .. }
+        )
+    }
+
+    /// Whether the event changes the incident's lifecycle (also written to the audit log).
+    pub fn is_lifecycle(&self) -> bool {
         matches!(
             self,
             Self::IncidentDeclared { .. }
@@ -125,10 +212,17 @@ impl Event {
                 | Self::SeverityChanged { .. }
                 | Self::RoleAssigned { .. }
                 | Self::Milestone { .. }
-                | Self::Note { .. }
-                | Self::RunbookAttached { .. }
-                | Self::StepChanged { .. }
         )
+    }
+
+    /// Whether the entry may appear in a public export.
+    pub fn is_public(&self) -> bool {
+        match self {
+            Self::Note { public, .. } => *public,
+            Self::SourceStale { .. } | Self::SourceRecovered { .. } | Self::RoleAssigned { .. } => false,
+            Self::Pinned { .. } | Self::Unpinned { .. } | Self::Retracted { .. } => false,
+            _ => true,
+        }
     }
 
     /// One line describing the event.
@@ -146,7 +240,7 @@ impl Event {
             Self::SeverityChanged { severity } => format!("severity → {}", severity.word()),
             Self::RoleAssigned { role, person } => format!("{} → {person}", role.word()),
             Self::Milestone { milestone } => format!("milestone: {}", milestone.word()),
-            Self::Note { text } => text.clone(),
+            Self::Note { text, .. } => text.clone(),
             Self::AlertFired {
                 alertname,
                 severity,
@@ -193,6 +287,53 @@ impl Event {
                     fmt(burn_5m)
                 )
             }
+            Self::Pinned { target } => format!("pinned {}", short_id(target)),
+            Self::Unpinned { target } => format!("unpinned {}", short_id(target)),
+            Self::Retracted { reason } => format!("retracted: {reason}"),
+        }
+    }
+}
+
+/// The last eight characters of an id: enough to tell entries apart on screen.
+pub fn short_id(id: &str) -> &str {
+    &id[id.len().saturating_sub(8)..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_as_kind_and_data_and_back() {
+        let e = Event::Note {
+            text: "db failover started".into(),
+            public: false,
+        };
+        let json = serde_json::to_string(&e).unwrap_or_default();
+        assert_eq!(json, r#"{"kind":"note","data":{"text":"db failover started"}}"#);
+        assert_eq!(serde_json::from_str::<Event>(&json).ok(), Some(e));
+        let m = Event::Milestone {
+            milestone: Milestone::Detected,
+        };
+        let json = serde_json::to_string(&m).unwrap_or_default();
+        assert_eq!(json, r#"{"kind":"milestone.set","data":{"milestone":"detected"}}"#);
+    }
+
+    #[test]
+    fn every_kind_is_listed_and_unique() {
+        let mut kinds = KINDS.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds.len(), KINDS.len());
+        for e in [
+            Event::Note {
+                text: String::new(),
+                public: false,
+            },
+            Event::Pinned { target: String::new() },
+            Event::Retracted { reason: String::new() },
+        ] {
+            assert!(KINDS.contains(&e.kind()));
         }
     }
 }

@@ -1,42 +1,45 @@
-//! The incident journal: turns event drafts into timeline entries (id, actor, time) and keeps them.
-//! This first version keeps entries in memory only and says so on every entry; the durable,
-//! hash-chained, crash-safe journal replaces it behind the same `record` call.
+//! The incident journal: the only code that writes incident data. `record` is the on-disk format
+//! (hash-chained JSON Lines with checksums), `file` reads, verifies, repairs and appends one journal
+//! under its lock, `store` maps incidents to directories, and `service` is the cockpit's background
+//! writer and follower.
+
+pub mod file;
+pub mod record;
+pub mod service;
+pub mod store;
 
 use chrono::{DateTime, Utc};
 
 use crate::app::effect::EventDraft;
 use crate::domain::timeline::{Durability, TimelineEntry};
+use file::Pending;
 
-/// A journal that keeps entries in memory (the demo, and until the durable journal exists).
-#[derive(Debug, Clone)]
-pub struct MemoryJournal {
-    user: String,
-    next: u64,
+/// A new ULID: the time part from `now` (the cockpit's clock), the random part from the OS.
+pub fn new_id(now: DateTime<Utc>) -> String {
+    let random = ulid::Ulid::generate().random();
+    ulid::Ulid::from_parts(u64::try_from(now.timestamp_millis()).unwrap_or(0), random).to_string()
 }
 
-impl MemoryJournal {
-    pub fn new(user: impl Into<String>) -> Self {
-        Self {
-            user: user.into(),
-            next: 1,
-        }
-    }
+/// Turns drafts into entries ready for the journal: ids, the recording time and the actor.
+pub fn prepare(drafts: Vec<EventDraft>, user: &str, now: DateTime<Utc>) -> Vec<Pending> {
+    drafts
+        .into_iter()
+        .map(|d| Pending {
+            id: new_id(now),
+            incident: None,
+            occurred_at: d.occurred_at,
+            recorded_at: now,
+            actor: d.actor.unwrap_or_else(|| user.to_string()),
+            event: d.event,
+            supersedes: d.supersedes,
+        })
+        .collect()
+}
 
-    /// Records drafts; `now` is when they were recorded (unused until records carry it).
-    pub fn record(&mut self, drafts: Vec<EventDraft>, _now: DateTime<Utc>) -> Vec<TimelineEntry> {
-        drafts
-            .into_iter()
-            .map(|d| {
-                let id = format!("mem-{:06}", self.next);
-                self.next += 1;
-                TimelineEntry {
-                    id,
-                    occurred_at: d.occurred_at,
-                    actor: d.actor.unwrap_or_else(|| self.user.clone()),
-                    event: d.event,
-                    durability: Durability::MemoryOnly,
-                }
-            })
-            .collect()
-    }
+/// Entries kept in memory only (no journal): the demo's tests and a cockpit with no incident open.
+pub fn memory_entries(drafts: Vec<EventDraft>, user: &str, now: DateTime<Utc>) -> Vec<TimelineEntry> {
+    prepare(drafts, user, now)
+        .iter()
+        .map(|p| p.entry(Durability::MemoryOnly))
+        .collect()
 }

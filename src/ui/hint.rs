@@ -40,6 +40,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, _now: DateTim
         );
         return;
     }
+    if let Some((error, held)) = &state.journal.failure {
+        // Loud and persistent until writes work again: nothing held here is on disk.
+        let text = format!(" ✗ JOURNAL NOT WRITTEN: {error} — {held} entries held in memory, retrying ");
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.style(Slot::NoticeError))), area);
+        return;
+    }
     if let Some(notice) = &state.notice {
         let slot = match notice.level {
             NoticeLevel::Info => Slot::NoticeInfo,

@@ -52,6 +52,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState, now: DateTime<Utc>) {
         Some(Modal::Help { scroll }) => help::render(frame, area, state, *scroll),
         Some(Modal::Palette(prompt)) => modal::render_palette(frame, area, state, prompt),
         Some(Modal::ConfirmQuit) => modal::render_confirm_quit(frame, area, state, now),
+        Some(Modal::Note(editor)) => modal::render_note(frame, area, state, editor),
         Some(Modal::Filter { .. }) | None => {}
     }
 }

@@ -78,6 +78,35 @@ pub fn render_palette(frame: &mut Frame<'_>, area: Rect, state: &AppState, promp
     frame.render_widget(Paragraph::new(lines), list_area);
 }
 
+/// The note editor: a multi-line text area over the lower half of the screen.
+pub fn render_note(frame: &mut Frame<'_>, area: Rect, state: &AppState, editor: &crate::app::state::NoteEditor) {
+    let theme = &state.theme;
+    let width = area.width.saturating_sub(4).min(100);
+    let height = (area.height / 2).max(6).min(area.height);
+    let popup = centered(area, width, height);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.style(Slot::BorderFocus))
+        .title(Span::styled(
+            " ✎ note for the incident timeline — Ctrl-S saves, Esc discards ",
+            theme.style(Slot::TitleFocus),
+        ))
+        .style(theme.style(Slot::Text));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let mut textarea = editor.input.clone();
+    textarea.set_style(theme.style(Slot::Text));
+    textarea.set_cursor_line_style(ratatui::style::Style::default());
+    textarea.set_cursor_style(
+        theme
+            .style(Slot::Selection)
+            .add_modifier(ratatui::style::Modifier::REVERSED),
+    );
+    frame.render_widget(&textarea, inner);
+}
+
 /// What quitting does to the timeline, truthfully: entries kept only in memory are lost.
 fn keep_or_lose(state: &AppState) -> &'static str {
     let in_memory = state

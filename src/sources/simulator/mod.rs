@@ -16,6 +16,26 @@ use tokio::sync::{mpsc, watch};
 use super::clock::TimeSource;
 use crate::app::msg::Msg;
 
+/// Where the simulated teammates' timeline entries go: straight to the cockpit (as if read from
+/// the journal), or to a writer that appends them to the journal like another process would.
+pub enum Teammates {
+    Direct,
+    Journal(std::sync::mpsc::Sender<Vec<crate::domain::timeline::TimelineEntry>>),
+}
+
+impl Teammates {
+    /// Takes the teammates' entries out of the stream when they go to the journal.
+    fn route(&self, msg: Msg) -> Option<Msg> {
+        match (msg, self) {
+            (Msg::Recorded(entries), Teammates::Journal(writer)) => {
+                let _ = writer.send(entries);
+                None
+            }
+            (msg, _) => Some(msg),
+        }
+    }
+}
+
 /// Advances the simulator to the simulated clock and sends what it produced, until the receiver
 /// is gone. The first batch (an hour of history) goes out immediately, so every pane has data at
 /// once; a refresh request makes every simulated source poll at once, as real pollers do.
@@ -25,8 +45,9 @@ pub async fn run(
     speed: f64,
     tx: mpsc::Sender<Msg>,
     mut refresh: watch::Receiver<u64>,
+    teammates: Teammates,
 ) {
-    for msg in sim.initial() {
+    for msg in sim.initial().into_iter().filter_map(|m| teammates.route(m)) {
         if tx.send(msg).await.is_err() {
             return;
         }
@@ -44,7 +65,7 @@ pub async fn run(
                 sim.poll_now()
             }
         };
-        for msg in msgs {
+        for msg in msgs.into_iter().filter_map(|m| teammates.route(m)) {
             if tx.send(msg).await.is_err() {
                 return;
             }

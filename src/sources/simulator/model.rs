@@ -416,8 +416,10 @@ impl Simulator {
                 TimelineEntry {
                     id: format!("sim-{:04}", self.entry_seq),
                     occurred_at: self.at(t),
+                    recorded_at: self.at(t),
                     actor: actor.to_string(),
                     event,
+                    supersedes: None,
                     durability: Durability::Durable,
                 }
             })

@@ -17,7 +17,10 @@ fn step(step: &str) -> Event {
 }
 
 fn note(text: &str) -> Event {
-    Event::Note { text: text.into() }
+    Event::Note {
+        text: text.into(),
+        public: false,
+    }
 }
 
 /// Entries after the high-error-rate page fires at `t`: declaration and triage.

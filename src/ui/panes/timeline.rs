@@ -12,13 +12,20 @@ use crate::ui::theme::Slot;
 pub fn summary(state: &AppState) -> String {
     let t = &state.timeline;
     let pending = t.entries.iter().filter(|e| e.durability == Durability::Pending).count();
-    let memory = t.entries.iter().any(|e| e.durability == Durability::MemoryOnly);
-    let mut s = format!("{} entries", t.entries.len());
+    let memory = t
+        .entries
+        .iter()
+        .filter(|e| e.durability == Durability::MemoryOnly)
+        .count();
+    let mut s = match &state.journal.incident_id {
+        Some(id) => format!("{id} · {} entries", t.entries.len() - memory),
+        None => format!("{} entries", t.entries.len()),
+    };
     if pending > 0 {
         s.push_str(&format!(" · {pending} pending"));
     }
-    if memory {
-        s.push_str(" · in memory only");
+    if memory > 0 {
+        s.push_str(&format!(" · {memory} not journaled (○)"));
     }
     s.push_str(if t.follow { " · FOLLOW" } else { " · PAUSED" });
     s
@@ -43,22 +50,38 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         } else {
             Slot::System
         };
+        let pinned = state.incident.as_ref().is_some_and(|i| i.is_pinned(&entry.id));
+        let retracted = state
+            .incident
+            .as_ref()
+            .is_some_and(|i| i.superseded.contains(&entry.id));
         let mark = match entry.durability {
-            Durability::Durable | Durability::MemoryOnly => " ",
             Durability::Pending => "…",
+            Durability::MemoryOnly => "○",
+            Durability::Durable if pinned => "★",
+            Durability::Durable => " ",
         };
+        let mark_slot = match entry.durability {
+            Durability::Pending => Slot::Pending,
+            Durability::MemoryOnly => Slot::Muted,
+            Durability::Durable => Slot::StatusAccent,
+        };
+        let mut text_style = theme.style(slot);
+        if retracted {
+            text_style = text_style.add_modifier(ratatui::style::Modifier::CROSSED_OUT);
+        }
         let spans = vec![
             Span::styled(
                 format!("{} ", state.clock.hms(entry.occurred_at)),
                 theme.style(Slot::Muted),
             ),
-            Span::styled(mark, theme.style(Slot::Pending)),
+            Span::styled(mark, theme.style(mark_slot)),
             Span::styled(format!("{} ", fit(&entry.actor, actor_w)), theme.style(Slot::Muted)),
             Span::styled(
-                format!("{} ", fit(entry.event.category(), 9)),
+                format!("{} {} ", entry.event.symbol(), fit(entry.event.category(), 9)),
                 theme.style(Slot::StatusAccent),
             ),
-            Span::styled(truncate(&entry.event.summary(), text_w), theme.style(slot)),
+            Span::styled(truncate(&entry.event.summary(), text_w.saturating_sub(2)), text_style),
         ];
         out.push(ctx.select(Line::from(spans), row == state.timeline.list.cursor.selected));
     }
