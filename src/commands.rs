@@ -93,7 +93,8 @@ pub fn declare(
     out: Out<'_>,
     err: Out<'_>,
 ) -> u8 {
-    let id = ctx.store.new_id(title, ctx.now);
+    // The id carries a slug of the title: made from the redacted title, never the original.
+    let id = ctx.store.new_id(&ctx.redactor.redact(title).0, ctx.now);
     let commander = Some(commander.unwrap_or_else(|| ctx.actor.clone()));
     let event = Event::IncidentDeclared {
         title: title.to_string(),

@@ -446,7 +446,7 @@ fn teammate_writer(store: Store, redactor: Redactor) -> std::io::Result<std::syn
                 for e in entries {
                     let id = match &e.event {
                         warroom::domain::timeline::Event::IncidentDeclared { title, .. } => {
-                            store.new_id(title, e.occurred_at)
+                            store.new_id(&redactor.redact(title).0, e.occurred_at)
                         }
                         _ => match store.active() {
                             Some(id) => id,

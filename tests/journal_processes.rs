@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use warroom::journal::file::{self, JournalPaths};
 
@@ -27,7 +27,11 @@ impl Env {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let config = dir.path().join("config.toml");
         std::fs::write(&config, "").unwrap_or_else(|e| panic!("{e}"));
-        Env { data: dir.path().join("data"), config, _dir: dir }
+        Env {
+            data: dir.path().join("data"),
+            config,
+            _dir: dir,
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -44,7 +48,11 @@ impl Env {
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self.command(args).output().unwrap_or_else(|e| panic!("{e}"));
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
@@ -53,7 +61,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below.max(1)
     }
 }
@@ -68,7 +79,10 @@ fn tear(paths: &JournalPaths) {
     let body = &text[..text.len() - 1];
     let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     let half = &body[start..start + (body.len() - start) / 2];
-    let mut f = std::fs::OpenOptions::new().append(true).open(&paths.file).unwrap_or_else(|e| panic!("{e}"));
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&paths.file)
+        .unwrap_or_else(|e| panic!("{e}"));
     std::io::Write::write_all(&mut f, half).unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -80,7 +94,14 @@ fn ids_in(path: &Path) -> BTreeSet<String> {
 #[test]
 fn concurrent_writers_and_killed_writers_lose_no_acknowledged_note() {
     let env = Env::new();
-    let (code, out, err) = env.run(&["incident", "declare", "--title", "concurrency drill", "--severity", "SEV3"]);
+    let (code, out, err) = env.run(&[
+        "incident",
+        "declare",
+        "--title",
+        "concurrency drill",
+        "--severity",
+        "SEV3",
+    ]);
     assert_eq!(code, 0, "{err}");
     let id = out.trim().to_string();
     let paths = JournalPaths::in_dir(&env.data.join("incidents").join(&id));
@@ -119,7 +140,12 @@ fn concurrent_writers_and_killed_writers_lose_no_acknowledged_note() {
                     tear(&paths);
                     torn += 1;
                 }
-                let Ok(child) = env.command(&["note", "--incident", &id, "victim"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn() else {
+                let Ok(child) = env
+                    .command(&["note", "--incident", &id, "victim"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                else {
                     continue;
                 };
                 // Kill it at a random moment of its life: before, during or after its append.
@@ -140,7 +166,10 @@ fn concurrent_writers_and_killed_writers_lose_no_acknowledged_note() {
     }
     done.store(true, Ordering::SeqCst);
     let (killed, torn) = saboteur.join().unwrap_or_else(|_| panic!("the saboteur panicked"));
-    assert!(killed > 10 && torn > 0, "the drill killed {killed} writers and tore {torn} records");
+    assert!(
+        killed > 10 && torn > 0,
+        "the drill killed {killed} writers and tore {torn} records"
+    );
 
     // The next writer repairs whatever tail the last killed writer left; then the chain verifies.
     let (code, _, err) = env.run(&["note", "--incident", &id, "after the drill"]);
@@ -152,5 +181,10 @@ fn concurrent_writers_and_killed_writers_lose_no_acknowledged_note() {
     let present = ids_in(&paths.file);
     let missing: Vec<&String> = acknowledged.iter().filter(|a| !present.contains(*a)).collect();
     assert_eq!(acknowledged.len(), WRITERS * NOTES_EACH);
-    assert!(missing.is_empty(), "{} acknowledged notes are missing, e.g. {:?}", missing.len(), &missing[..missing.len().min(3)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged notes are missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(3)]
+    );
 }

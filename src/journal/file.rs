@@ -299,9 +299,10 @@ pub fn lock(paths: &JournalPaths) -> Result<Locked, JournalError> {
     Ok(Locked { _lock: lock })
 }
 
-/// Redacts an event before it is written: returns the redacted event, its summary, and what the
-/// redaction did (rules fired and the hash of the original), or `None` when nothing matched.
-pub fn redact_event(redactor: &Redactor, event: &Event) -> (Event, String, Option<Redaction>) {
+/// Redacts a record's text before it is written: the event's data, its summary and the actor.
+/// Returns the redacted event, summary and actor, and what the redaction did (the rules that fired
+/// and the hash of the original), or `None` when nothing matched.
+pub fn redact_event(redactor: &Redactor, event: &Event, actor: &str) -> (Event, String, String, Option<Redaction>) {
     let original_summary = event.summary();
     let mut value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
     let mut rules = match value.get_mut("data") {
@@ -310,18 +311,40 @@ pub fn redact_event(redactor: &Redactor, event: &Event) -> (Event, String, Optio
     };
     let redacted: Event = serde_json::from_value(value).unwrap_or_else(|_| event.clone());
     let (summary, summary_rules) = redactor.redact(&redacted.summary());
+    let (clean_actor, actor_rules) = redactor.redact(actor);
     rules.extend(summary_rules);
+    rules.extend(actor_rules);
     rules.sort_unstable();
     rules.dedup();
     if rules.is_empty() {
-        return (event.clone(), original_summary, None);
+        return (event.clone(), original_summary, actor.to_string(), None);
     }
-    let original = serde_json::json!({ "summary": original_summary, "event": event });
+    let original = serde_json::json!({ "summary": original_summary, "actor": actor, "event": event });
     let redaction = Redaction {
         rules: rules.into_iter().map(str::to_string).collect(),
         original_sha256: sha256_hex(&serde_json::to_vec(&original).unwrap_or_default()),
     };
-    (redacted, summary, Some(redaction))
+    (redacted, summary, clean_actor, Some(redaction))
+}
+
+/// Redacts and seals one pending record as number `seq` after the record hashed `prev`.
+fn seal(p: &Pending, seq: u64, prev: &str, redactor: &Redactor) -> Record {
+    let (event, summary, actor, redaction) = redact_event(redactor, &p.event, &p.actor);
+    Body {
+        v: SCHEMA,
+        seq,
+        id: p.id.clone(),
+        incident: p.incident.clone(),
+        event,
+        occurred_at: p.occurred_at,
+        recorded_at: p.recorded_at,
+        actor,
+        summary,
+        supersedes: p.supersedes.clone(),
+        redaction,
+        prev_hash: prev.to_string(),
+    }
+    .seal()
 }
 
 /// The last record of the file, if the file ends cleanly with one; `Err(())` when the tail needs a
@@ -383,23 +406,8 @@ pub fn append(
     let mut records = Vec::with_capacity(pending.len());
     let mut bytes = Vec::new();
     for p in pending {
-        let (event, summary, redaction) = redact_event(redactor, &p.event);
         seq += 1;
-        let record = Body {
-            v: SCHEMA,
-            seq,
-            id: p.id.clone(),
-            incident: p.incident.clone(),
-            event,
-            occurred_at: p.occurred_at,
-            recorded_at: p.recorded_at,
-            actor: p.actor.clone(),
-            summary,
-            supersedes: p.supersedes.clone(),
-            redaction,
-            prev_hash: prev.clone(),
-        }
-        .seal();
+        let record = seal(p, seq, &prev, redactor);
         prev = record.hash.clone();
         bytes.extend(record.to_line());
         records.push(record);
@@ -434,22 +442,7 @@ pub fn rewrite(paths: &JournalPaths, pending: &[Pending], redactor: &Redactor) -
         let (seq, prev) = records
             .last()
             .map_or((0, GENESIS.to_string()), |r| (r.body.seq, r.hash.clone()));
-        let (event, summary, redaction) = redact_event(redactor, &p.event);
-        let record = Body {
-            v: SCHEMA,
-            seq: seq + 1,
-            id: p.id.clone(),
-            incident: p.incident.clone(),
-            event,
-            occurred_at: p.occurred_at,
-            recorded_at: p.recorded_at,
-            actor: p.actor.clone(),
-            summary,
-            supersedes: p.supersedes.clone(),
-            redaction,
-            prev_hash: prev,
-        }
-        .seal();
+        let record = seal(p, seq + 1, &prev, redactor);
         ours.push(record.clone());
         records.push(record);
     }

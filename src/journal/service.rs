@@ -222,7 +222,9 @@ impl Service {
             self.queue = tail;
             // Only once: a declaration held for a retry already has its incident.
             if let (Event::IncidentDeclared { title, .. }, None) = (&self.queue[0].event, &self.queue[0].incident) {
-                let id = self.store.new_id(title, self.queue[0].occurred_at);
+                let id = self
+                    .store
+                    .new_id(&self.redactor.redact(title).0, self.queue[0].occurred_at);
                 for p in &mut self.queue {
                     p.incident = Some(id.clone());
                 }
