@@ -396,3 +396,100 @@ async fn ctrl_r_makes_every_source_poll_now() {
         asked.elapsed()
     );
 }
+
+/// The cockpit with a real journal (real time: the journal's writer thread runs on its own clock).
+#[tokio::test]
+async fn declaring_and_writing_a_note_go_to_disk_pending_then_durable() {
+    use warroom::domain::redact::{RedactionRules, Redactor};
+    use warroom::domain::timeline::{Durability, Event};
+    use warroom::journal::{file, service, store::Store};
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::new(dir.path());
+    let mut r = rig(
+        demo_state(6 * 60, (120, 40)),
+        (120, 40),
+        TimeSource::simulated(at(360), 1.0),
+    );
+    let journal = service::start(
+        store.clone(),
+        Redactor::new(RedactionRules::default()),
+        None,
+        r.tx.clone(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    r.runtime = r.runtime.with_journal(journal);
+    // At T+6m the page fires in the memory demo but nobody declared yet (teammates are off here:
+    // the state was built without a journal, so declare ourselves).
+    r.runtime
+        .state
+        .timeline
+        .entries
+        .retain(|e| !matches!(e.event, Event::IncidentDeclared { .. }));
+    r.runtime.state.incident = None;
+    for k in [
+        ":", "d", "e", "c", "l", "a", "r", "e", "space", "S", "E", "V", "2", "space", "o", "d", "i", "n", "enter",
+    ] {
+        r.key(k);
+    }
+    let declared = |s: &AppState, d: Durability| {
+        s.timeline.entries.iter().any(|e| {
+            matches!(e.event, Event::IncidentDeclared { ref title, .. } if title == "odin") && e.durability == d
+        })
+    };
+    r.until("the pending declaration", move |s| {
+        declared(s, Durability::Pending) || declared(s, Durability::Durable)
+    })
+    .await;
+    r.until("the durable declaration", move |s| declared(s, Durability::Durable))
+        .await;
+    let id = r
+        .runtime
+        .state
+        .journal
+        .incident_id
+        .clone()
+        .unwrap_or_else(|| panic!("an incident id"));
+    let on_disk = file::scan(&store.incident(&id).file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        on_disk
+            .records
+            .iter()
+            .any(|r| matches!(r.body.event, Event::IncidentDeclared { .. }))
+    );
+    // The declaration took the lead-up with it: the alerts firing and the recent deploy.
+    assert!(
+        on_disk
+            .records
+            .iter()
+            .any(|r| matches!(r.body.event, Event::AlertFired { .. }))
+    );
+    assert!(
+        on_disk
+            .records
+            .iter()
+            .any(|r| matches!(r.body.event, Event::DeployObserved { .. }))
+    );
+
+    // A note from the editor: Ctrl-S saves it.
+    for k in [
+        "7", "a", "c", "h", "e", "c", "k", "i", "n", "g", "space", "d", "b", "ctrl-s",
+    ] {
+        r.key(k);
+    }
+    let noted = |s: &AppState| {
+        s.timeline.entries.iter().any(|e| {
+            matches!(e.event, Event::Note { ref text, .. } if text == "checking db")
+                && e.durability == Durability::Durable
+        })
+    };
+    r.until("the durable note", noted).await;
+    let on_disk = file::scan(&store.incident(&id).file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        on_disk
+            .records
+            .iter()
+            .any(|r| matches!(&r.body.event, Event::Note { text, .. } if text == "checking db"))
+    );
+    assert!(store.audit().file.exists(), "the declaration is in the audit log");
+}

@@ -387,3 +387,116 @@ fn the_selected_alert_stays_selected_when_a_snapshot_reorders_the_list() {
         s.alerts.list.cursor.selected
     );
 }
+
+#[test]
+fn timeline_filters_by_kind_and_actor_and_pins_entries() {
+    let mut s = demo_state(9 * 60, (200, 50));
+    press(&mut s, "7 /", at(540));
+    type_text(&mut s, "kind:note actor:bob", at(540));
+    press(&mut s, "enter", at(540));
+    let rows = s.timeline.visible_rows();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|&i| {
+        let e = &s.timeline.entries[i];
+        e.actor == "bob" && matches!(e.event, Event::Note { .. })
+    }));
+    press(&mut s, "esc", at(540));
+    press(&mut s, "/", at(540));
+    type_text(&mut s, "kind:alert", at(540));
+    press(&mut s, "enter", at(540));
+    assert!(
+        s.timeline
+            .visible_rows()
+            .iter()
+            .all(|&i| s.timeline.entries[i].event.category() == "alert")
+    );
+    press(&mut s, "esc", at(540));
+
+    // Pin a journaled entry (a teammate's note), then unpin it; entries that never reached the
+    // journal (the memory demo's own observations) cannot be pinned.
+    let rows = s.timeline.visible_rows();
+    let durable: Vec<bool> = rows
+        .iter()
+        .map(|&i| s.timeline.entries[i].durability == warroom::domain::timeline::Durability::Durable)
+        .collect();
+    s.timeline.list.cursor.selected = durable
+        .iter()
+        .position(|d| !d)
+        .unwrap_or_else(|| panic!("a memory-only entry"));
+    assert_eq!(press(&mut s, "p", at(540)), vec![]);
+    s.timeline.list.cursor.selected = durable
+        .iter()
+        .rposition(|d| *d)
+        .unwrap_or_else(|| panic!("a durable entry"));
+    let target = s.timeline.entries[rows[s.timeline.list.cursor.selected]].clone();
+    let effects = press(&mut s, "p", at(540));
+    let [Effect::Record(drafts)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        drafts[0].event,
+        Event::Pinned {
+            target: target.id.clone()
+        }
+    );
+    update(
+        &mut s,
+        Msg::Recorded(warroom::journal::memory_entries(drafts.clone(), "oncall", at(540))),
+        at(540),
+    );
+    assert!(s.incident.as_ref().is_some_and(|i| i.is_pinned(&target.id)));
+    press(&mut s, "7", at(540));
+    s.timeline.list.cursor.selected = rows
+        .iter()
+        .position(|&i| s.timeline.entries[i].id == target.id)
+        .unwrap_or(0);
+    let effects = press(&mut s, "p", at(540));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Record(d)] if d[0].event == Event::Unpinned { target: target.id.clone() })
+    );
+}
+
+#[test]
+fn z_in_the_timeline_toggles_local_time_and_elsewhere_zooms() {
+    let mut s = empty_state((200, 50));
+    press(&mut s, "7 z", at(0));
+    assert_eq!(s.clock.zone, warroom::domain::timefmt::TimeZoneChoice::Local);
+    assert!(!s.zoomed);
+    press(&mut s, "1 z", at(0));
+    assert!(s.zoomed);
+}
+
+#[test]
+fn d_prefills_a_declaration_from_the_selected_alert() {
+    let mut s = demo_state(8 * 60, (200, 50));
+    // The simulated commander declared already; pretend she did not.
+    s.incident = None;
+    press(&mut s, "1 g D", at(480));
+    let Some(Modal::Palette(prompt)) = &s.modal else {
+        panic!("the palette opens")
+    };
+    assert!(
+        prompt
+            .text()
+            .starts_with("declare SEV2 odin OdinHighErrorRate: 5xx ratio"),
+        "{}",
+        prompt.text()
+    );
+    let effects = press(&mut s, "enter", at(480));
+    let [Effect::Record(drafts)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(matches!(drafts[0].event, Event::IncidentDeclared { .. }));
+    assert!(
+        drafts.iter().any(|d| matches!(d.event, Event::AlertFired { .. })),
+        "the firing alerts come along"
+    );
+    assert!(
+        drafts.iter().any(|d| matches!(d.event, Event::DeployObserved { .. })),
+        "the recent deploy comes along"
+    );
+    assert!(
+        drafts.iter().any(|d| matches!(d.event, Event::Milestone { .. })),
+        "detected at the first page"
+    );
+}

@@ -1,6 +1,6 @@
 //! The cockpit's journal service: one background thread that owns every journal write and read
-//! while the cockpit runs. It group-commits submitted entries (at most 50 ms or 64 entries per
-//! sync), reports them back as durable, keeps them and retries (rewriting the file, never trusting
+//! while the cockpit runs. It group-commits what the cockpit observes (at most 50 ms or 64 entries
+//! per sync), syncs what a person did at once, reports entries back as durable, keeps them and retries (rewriting the file, never trusting
 //! a sync that failed) when the disk fails, copies lifecycle events to the audit log, and follows
 //! the incident's file so entries written by other processes appear within a second.
 
@@ -112,8 +112,11 @@ impl Service {
                     if self.queue.is_empty() {
                         self.first_queued = Some(Instant::now());
                     }
+                    // What a person did is synced at once (a typed note must be durable in
+                    // milliseconds); what the cockpit observed waits for company.
+                    let typed = pending.iter().any(|p| p.event.is_human());
                     self.queue.extend(pending);
-                    if self.queue.len() >= GROUP_MAX && self.retry.is_none() {
+                    if (typed || self.queue.len() >= GROUP_MAX) && self.retry.is_none() {
                         self.flush();
                     }
                 }
