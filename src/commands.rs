@@ -73,7 +73,7 @@ impl Ctx {
                 "cut off a torn record before appending"
             );
         }
-        let audit: Vec<Pending> = pending.into_iter().filter(|p| p.event.is_lifecycle()).collect();
+        let audit: Vec<Pending> = pending.into_iter().filter(|p| p.event.is_audited()).collect();
         if !audit.is_empty() {
             file::append(&self.store.audit(), &audit, &self.redactor)?;
         }

@@ -481,14 +481,18 @@ async fn run_cockpit(
     let mut signals = terminal::signals()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let setup = setup(loaded, cli, demo.map(|(speed, _)| speed));
-    let (state, time, simulator) = match demo {
+    let (state, time, simulator, live) = match demo {
         Some((speed, seed)) => {
             let now = TimeSource::Real.now();
             let start = now.duration_trunc(chrono::Duration::seconds(1)).unwrap_or(now);
-            let (state, sim) = warroom::demo::build(setup, loaded.runbooks.clone(), seed, start);
-            (state, TimeSource::simulated(start, speed), Some((sim, speed)))
+            let (mut state, sim) = warroom::demo::build(setup, loaded.runbooks.clone(), seed, start);
+            state.alerts.set_group_by(loaded.config.alerts.group_by.clone());
+            (state, TimeSource::simulated(start, speed), Some((sim, speed)), None)
         }
-        None => (live_state(setup, loaded), TimeSource::Real, None),
+        None => {
+            let (state, live) = live_state(setup, loaded);
+            (state, TimeSource::Real, None, Some(live))
+        }
     };
     // The demo keeps its journals in a temporary directory that goes away with it.
     let demo_dir = match demo {
@@ -502,9 +506,23 @@ async fn run_cockpit(
     if let Some((sim, speed)) = simulator {
         let refresh = runtime.refresh_requests();
         let teammates = simulator::Teammates::Journal(teammate_writer(store, redactor(loaded))?);
-        runtime
-            .tasks
-            .spawn(simulator::run(sim, time, speed, tx.clone(), refresh, teammates));
+        let (requests, requests_rx) = mpsc::channel(4);
+        runtime = runtime.with_requests(requests);
+        runtime.tasks.spawn(simulator::run(
+            sim,
+            time,
+            speed,
+            tx.clone(),
+            refresh,
+            teammates,
+            requests_rx,
+        ));
+    }
+    if let Some(live) = live {
+        let refresh = runtime.refresh_requests();
+        if let Some(requests) = warroom::sources::live::spawn(live, &mut runtime.tasks, time, &tx, &refresh) {
+            runtime = runtime.with_requests(requests);
+        }
     }
     inject_debug_panic(&mut runtime);
     let mut input = EventStream::new();
@@ -513,12 +531,23 @@ async fn run_cockpit(
     outcome
 }
 
-/// The cockpit on the configured sources. Source pollers are not part of this version yet: each
-/// configured source is listed as disabled so the screen never pretends to have data.
-fn live_state(setup: StateSetup, loaded: &Loaded) -> AppState {
+/// The directory relative paths in the config (token_file, ca_file) are read from.
+fn config_dir(loaded: &Loaded) -> std::path::PathBuf {
+    loaded
+        .config_file
+        .as_ref()
+        .and_then(|f| f.parent())
+        .map_or_else(|| std::path::PathBuf::from("."), std::path::Path::to_path_buf)
+}
+
+/// The cockpit on the configured sources: Alertmanager and Prometheus are polled; logs and deploys
+/// are listed as not polled yet, so the screen never pretends to have data.
+fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources::live::Live) {
     let mut state = AppState::new(setup);
     state.runbook.library = loaded.runbooks.clone();
+    state.alerts.set_group_by(loaded.config.alerts.group_by.clone());
     let c = &loaded.config;
+    let live = warroom::sources::live::build(c, &config_dir(loaded), &env, &mut state);
     let not_yet = || SourceHealth::Disabled {
         reason: "polling not implemented in this version".into(),
     };
@@ -528,22 +557,13 @@ fn live_state(setup: StateSetup, loaded: &Loaded) -> AppState {
             s.health = not_yet();
         }
     };
-    if c.prometheus.is_some() {
-        add(SourceKind::Prometheus, "prometheus".into());
-    }
-    for (i, am) in c.alertmanager.iter().enumerate() {
-        add(
-            SourceKind::Alertmanager,
-            am.name.clone().unwrap_or_else(|| format!("alertmanager-{}", i + 1)),
-        );
-    }
     for l in &c.logs {
         add(SourceKind::Logs, l.name.clone());
     }
     for d in &c.deploys {
         add(SourceKind::Deploys, d.name.clone());
     }
-    state
+    (state, live)
 }
 
 /// Debug builds only: `WARROOM_DEBUG_PANIC=task` panics in a background task, `main` in the loop,

@@ -279,7 +279,7 @@ fn the_design_example_loads_as_written() {
     assert_eq!(c.deploys.len(), 1);
     assert_eq!(c.probes.len(), 2);
     // "5xx ratio" and "availability" merge into the defaults of the same name.
-    assert_eq!(c.signals.len(), 8);
+    assert_eq!(c.signals.len(), 9);
     assert_eq!(c.slo.len(), 2);
     let ids: Vec<&str> = loaded.runbooks.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["high-error-rate", "db-connection-exhaustion"]);
@@ -295,7 +295,7 @@ fn a_minimal_file_selects_the_light_theme_and_keeps_the_defaults() {
     let loaded = load_ok(&Sandbox::new(&fixture("valid", "minimal_light_theme.toml")));
     assert_eq!(loaded.theme.name, "light");
     assert_eq!(loaded.config.service.name, "odin");
-    assert_eq!(loaded.config.signals.len(), 8);
+    assert_eq!(loaded.config.signals.len(), 9);
     assert_eq!(loaded.config.slo.len(), 2);
     assert!(loaded.config.prometheus.is_none());
 }

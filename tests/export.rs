@@ -371,6 +371,7 @@ fn journal() -> Vec<Record> {
         Event::AlertResolved {
             alertname: "OdinHighErrorRate".into(),
             fingerprint: "9f3c2b1e8d7a6f50".into(),
+            started_at: None,
         },
         None,
     );

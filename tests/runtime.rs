@@ -104,6 +104,7 @@ async fn demo_fills_every_pane_within_a_second() {
         rig.tx.clone(),
         refresh,
         simulator::Teammates::Direct,
+        tokio::sync::mpsc::channel(1).1,
     ));
     assert_eq!(
         rig.until("data in every pane", every_pane_has_data).await,
@@ -144,6 +145,7 @@ async fn demo_at_speed_plays_the_whole_scenario_through_the_loop() {
         rig.tx.clone(),
         refresh,
         simulator::Teammates::Direct,
+        tokio::sync::mpsc::channel(1).1,
     ));
     let fired = |name: &'static str| {
         move |s: &AppState| {
@@ -374,6 +376,7 @@ async fn ctrl_r_makes_every_source_poll_now() {
         rig.tx.clone(),
         refresh,
         simulator::Teammates::Direct,
+        tokio::sync::mpsc::channel(1).1,
     ));
     rig.until("data in every pane", every_pane_has_data).await;
     // Prometheus polls every 15 s: seven seconds in, its data is seven seconds old.

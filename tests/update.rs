@@ -7,7 +7,7 @@ use pretty_assertions::assert_eq;
 use support::*;
 use warroom::app::effect::Effect;
 use warroom::app::keymap::raw_bindings_from_table;
-use warroom::app::msg::{Msg, SourceData, SourceKind, SourceUpdate};
+use warroom::app::msg::{AlertSet, Msg, SourceData, SourceKind, SourceUpdate};
 use warroom::app::pane::PaneId;
 use warroom::app::panes::ListPane;
 use warroom::app::state::{Modal, NoticeLevel};
@@ -376,7 +376,7 @@ fn the_selected_alert_stays_selected_when_a_snapshot_reorders_the_list() {
         Msg::Source(SourceUpdate {
             source,
             at: at(600),
-            result: Ok(SourceData::Alerts(alerts)),
+            result: Ok(SourceData::Alerts(AlertSet::alertmanager(alerts, vec![]))),
         }),
         at(600),
     );

@@ -33,6 +33,9 @@ pub enum Action {
     AddNote,
     TogglePin,
     DeclareIncident,
+    Silence,
+    ListSilences,
+    ToggleGroup,
 }
 
 /// (action, config name, description), in the order the help overlay lists them.
@@ -131,6 +134,21 @@ const TABLE: &[(Action, &str, &str)] = &[
         "declare_incident",
         "declare an incident, prefilled from the selected alert",
     ),
+    (
+        Action::Silence,
+        "silence",
+        "silence the selected alert or group (matchers prefilled; asks before creating)",
+    ),
+    (
+        Action::ListSilences,
+        "list_silences",
+        "list silences (x expires, e extends, a shows expired)",
+    ),
+    (
+        Action::ToggleGroup,
+        "toggle_group",
+        "fold or unfold the selected alert group",
+    ),
     (Action::RefreshAll, "refresh_all", "poll every source now"),
     (Action::Suspend, "suspend", "suspend to the shell (fg resumes)"),
     (Action::Quit, "quit", "quit (asks first while an incident is open)"),
@@ -152,6 +170,11 @@ impl Action {
 
     pub fn description(self) -> &'static str {
         TABLE.iter().find(|(a, _, _)| *a == self).map_or("", |(_, _, d)| d)
+    }
+
+    /// Whether the action changes the world (removed in a `--read-only` session).
+    pub fn is_write(self) -> bool {
+        matches!(self, Action::Silence)
     }
 
     pub fn from_name(name: &str) -> Option<Action> {

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::matcher::Matcher;
+use crate::domain::silence::Silence;
 use crate::domain::timeline::Event;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +17,50 @@ pub enum Effect {
     RefreshAll,
     /// Append events to the timeline; the journal answers with `Msg::Recorded`.
     Record(Vec<EventDraft>),
+    /// Change something in the world; the answer comes back as `Msg::RequestDone`.
+    Request(Request),
+}
+
+/// A change to the world that a responder confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    CreateSilence {
+        matchers: Vec<Matcher>,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        created_by: String,
+        comment: String,
+        /// How many active alerts the preview showed it would match.
+        matched: usize,
+    },
+    ExtendSilence {
+        silence: Silence,
+        ends_at: DateTime<Utc>,
+    },
+    ExpireSilence {
+        silence: Silence,
+    },
+}
+
+impl Request {
+    /// What the request does, as a verb for messages and the audit log.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Self::CreateSilence { .. } => "create",
+            Self::ExtendSilence { .. } => "extend",
+            Self::ExpireSilence { .. } => "expire",
+        }
+    }
+
+    /// The matchers concerned, as one line.
+    pub fn matchers_text(&self) -> String {
+        match self {
+            Self::CreateSilence { matchers, .. } => crate::domain::matcher::format_list(matchers),
+            Self::ExtendSilence { silence, .. } | Self::ExpireSilence { silence } => {
+                crate::domain::matcher::format_list(&silence.matchers)
+            }
+        }
+    }
 }
 
 /// An event to record, before the journal gives it an id.

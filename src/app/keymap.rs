@@ -249,6 +249,13 @@ impl Keymap {
     }
 
     /// The action for a key in the focused pane: a pane binding wins over a global one.
+    /// Removes every binding of the actions `drop` selects (a read-only session drops the actions
+    /// that change the world, so help does not offer them).
+    pub fn without(mut self, drop: impl Fn(Action) -> bool) -> Self {
+        self.bindings.retain(|b| !drop(b.action));
+        self
+    }
+
     pub fn resolve(&self, focus: PaneId, chord: KeyChord) -> Option<Action> {
         let find = |scope| {
             self.bindings
@@ -366,7 +373,8 @@ mod tests {
             Some(Action::Focus(PaneId::Signals))
         );
         assert_eq!(km.resolve(PaneId::Logs, chord("s")), Some(Action::ToggleFollow));
-        assert_eq!(km.resolve(PaneId::Alerts, chord("s")), None);
+        assert_eq!(km.resolve(PaneId::Alerts, chord("s")), Some(Action::Silence));
+        assert_eq!(km.resolve(PaneId::Slos, chord("s")), None);
         assert_eq!(km.resolve(PaneId::Runbook, chord("space")), Some(Action::ToggleStep));
     }
 

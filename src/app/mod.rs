@@ -10,5 +10,6 @@ pub mod palette;
 pub mod pane;
 pub mod panes;
 pub mod runtime;
+pub mod silencing;
 pub mod state;
 pub mod update;

@@ -9,6 +9,7 @@ use crate::domain::deploy::Deploy;
 use crate::domain::health::FetchError;
 use crate::domain::log::LogLine;
 use crate::domain::signal::SignalReading;
+use crate::domain::silence::Silence;
 use crate::domain::slo::SloObservation;
 use crate::domain::timeline::TimelineEntry;
 
@@ -26,6 +27,21 @@ pub enum Msg {
     /// written by other processes.
     Recorded(Vec<TimelineEntry>),
     Journal(JournalEvent),
+    /// A request to change the world (a silence) finished.
+    RequestDone {
+        request: super::effect::Request,
+        result: Result<RequestDone, String>,
+    },
+}
+
+/// A request that took effect: the id of what it created or changed, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestDone {
+    pub id: String,
+    /// The Alertmanager that took it.
+    pub via: String,
+    /// A create that timed out, then was found in the silence list.
+    pub confirmed_after_timeout: bool,
 }
 
 /// What the journal service reports besides entries.
@@ -83,12 +99,44 @@ pub struct SourceUpdate {
 
 #[derive(Debug, Clone)]
 pub enum SourceData {
-    /// The full current set of alerts.
-    Alerts(Vec<Alert>),
+    /// The full current set of alerts (merged over every Alertmanager that answered).
+    Alerts(AlertSet),
+    /// The source answered; its data arrives merged with others' in another update.
+    Reachable,
     Signals(Vec<SignalReading>),
     Slos(Vec<SloObservation>),
     /// New log lines since the last update.
     Logs(Vec<LogLine>),
     /// The recent deploy history, any order.
     Deploys(Vec<Deploy>),
+}
+
+/// Where the alerts shown came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertVia {
+    Alertmanager,
+    /// No Alertmanager answered: Prometheus's own view of its alerting rules (no silences, no
+    /// inhibitions, no alerts from other Prometheus servers).
+    PrometheusFallback,
+    /// No Alertmanager is configured: Prometheus is the alert source.
+    Prometheus,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertSet {
+    pub alerts: Vec<Alert>,
+    /// The silences, when the source knows them (`None` from the Prometheus fallback).
+    pub silences: Option<Vec<Silence>>,
+    pub via: AlertVia,
+}
+
+impl AlertSet {
+    /// Alerts straight from Alertmanager (or the simulator), with their silences.
+    pub fn alertmanager(alerts: Vec<Alert>, silences: Vec<Silence>) -> Self {
+        Self {
+            alerts,
+            silences: Some(silences),
+            via: AlertVia::Alertmanager,
+        }
+    }
 }

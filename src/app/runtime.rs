@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::effect::Effect;
+use super::effect::{Effect, Request};
 use super::msg::Msg;
 use super::state::AppState;
 use super::update::update;
@@ -97,6 +97,8 @@ pub struct Runtime<B: Backend> {
     journal: Option<JournalHandle>,
     /// Bumped on Ctrl-R; every source watches it and polls at once.
     refresh: tokio::sync::watch::Sender<u64>,
+    /// Where requests to change the world go (the Alertmanager silencer, or the simulator).
+    requests: Option<mpsc::Sender<Request>>,
     shell: Box<dyn Shell>,
     dirty: bool,
     last_draw: Option<Instant>,
@@ -123,6 +125,7 @@ impl<B: Backend> Runtime<B> {
             tasks: JoinSet::new(),
             journal: None,
             refresh: tokio::sync::watch::Sender::new(0),
+            requests: None,
             shell,
             dirty: true,
             last_draw: None,
@@ -135,6 +138,12 @@ impl<B: Backend> Runtime<B> {
     /// Writes the timeline through the journal service from now on.
     pub fn with_journal(mut self, journal: JournalHandle) -> Self {
         self.journal = Some(journal);
+        self
+    }
+
+    /// Sends confirmed requests (silences) to `requests` from now on.
+    pub fn with_requests(mut self, requests: mpsc::Sender<Request>) -> Self {
+        self.requests = Some(requests);
         self
     }
 
@@ -258,21 +267,53 @@ impl<B: Backend> Runtime<B> {
                     Effect::Record(drafts) => {
                         let pending = crate::journal::prepare(drafts, &self.state.user, now);
                         // Journaled while an incident is open (or being declared); otherwise the
-                        // entries are the session's context, kept in memory and marked as such.
+                        // entries are the session's context, kept in memory and marked as such
+                        // (actions on the world still reach the audit log).
                         let declares = pending
                             .iter()
                             .any(|p| matches!(p.event, TimelineEvent::IncidentDeclared { .. }));
-                        let journal = self.journal.as_ref().filter(|_| declares || self.state.incident_open());
-                        let durability = if journal.is_some() {
+                        let journaled = self.journal.is_some() && (declares || self.state.incident_open());
+                        let durability = if journaled {
                             Durability::Pending
                         } else {
                             Durability::MemoryOnly
                         };
                         let entries = pending.iter().map(|p| p.entry(durability)).collect();
-                        if let Some(journal) = journal {
-                            journal.submit(pending);
+                        if let Some(journal) = &self.journal {
+                            if journaled {
+                                journal.submit(pending);
+                            } else {
+                                let audited: Vec<_> = pending.into_iter().filter(|p| p.event.is_audited()).collect();
+                                if !audited.is_empty() {
+                                    journal.audit_only(audited);
+                                }
+                            }
                         }
                         next.extend(update(&mut self.state, Msg::Recorded(entries), now));
+                    }
+                    Effect::Request(request) => {
+                        let refused = match &self.requests {
+                            Some(tx) => match tx.try_send(request) {
+                                Ok(()) => None,
+                                Err(mpsc::error::TrySendError::Full(r)) => {
+                                    Some((r, "another request is still running: try again in a moment"))
+                                }
+                                Err(mpsc::error::TrySendError::Closed(r)) => {
+                                    Some((r, "the Alertmanager client has stopped"))
+                                }
+                            },
+                            None => Some((request, "no Alertmanager is configured")),
+                        };
+                        if let Some((request, why)) = refused {
+                            next.extend(update(
+                                &mut self.state,
+                                Msg::RequestDone {
+                                    request,
+                                    result: Err(why.to_string()),
+                                },
+                                now,
+                            ));
+                        }
                     }
                 }
             }

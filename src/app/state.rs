@@ -82,6 +82,10 @@ pub enum Modal {
     ConfirmQuit,
     /// The multi-line note editor.
     Note(NoteEditor),
+    /// A new silence: editor, then confirmation.
+    Silence(Box<super::silencing::SilenceForm>),
+    /// The silences, with extend and expire.
+    Silences(super::silencing::SilenceList),
 }
 
 /// A note being written (tui-textarea): Ctrl-S records it, Esc discards it.
@@ -179,7 +183,11 @@ impl AppState {
             timeline: TimelinePane::default(),
             incident: None,
             notice: None,
-            keymap: setup.keymap,
+            keymap: if setup.read_only {
+                setup.keymap.without(super::action::Action::is_write)
+            } else {
+                setup.keymap
+            },
             theme: setup.theme,
             themes: setup.themes,
             clock: setup.clock,
@@ -203,8 +211,14 @@ impl AppState {
 
     /// The sources that feed a pane.
     pub fn sources_of(&self, pane: PaneId) -> impl Iterator<Item = &SourceInfo> {
+        // Without an Alertmanager, Prometheus's alerts fill the Alerts pane.
+        let alerts_from = if self.sources.iter().any(|s| s.kind == SourceKind::Alertmanager) {
+            SourceKind::Alertmanager
+        } else {
+            SourceKind::Prometheus
+        };
         self.sources.iter().filter(move |s| match pane {
-            PaneId::Alerts => s.kind == SourceKind::Alertmanager,
+            PaneId::Alerts => s.kind == alerts_from,
             PaneId::Slos | PaneId::Signals => s.kind == SourceKind::Prometheus,
             PaneId::Logs => s.kind == SourceKind::Logs,
             PaneId::Deploys => s.kind == SourceKind::Deploys,

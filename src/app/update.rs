@@ -8,12 +8,13 @@ use super::action::Action;
 use super::effect::{Effect, EventDraft};
 use super::keymap::KeyChord;
 use super::list::TextFilter;
-use super::msg::{JournalEvent, Msg, SourceData, SourceUpdate};
+use super::msg::{AlertVia, JournalEvent, Msg, SourceData, SourceUpdate};
 use super::palette::{self, Command, CompletionContext};
 use super::pane::PaneId;
 use super::panes::ListPane;
 use super::state::{AppState, Modal, NoteEditor, NoticeLevel, Prompt};
 use crate::domain::alert::AlertState;
+use crate::domain::alert_events;
 use crate::domain::incident::{Incident, IncidentSeverity, IncidentStatus, Milestone};
 use crate::domain::runbook::StepState;
 use crate::domain::severity::Severity;
@@ -35,6 +36,7 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             Vec::new()
         }
         Msg::Tick => {
+            state.alerts.set_time(now);
             if state
                 .notice
                 .as_ref()
@@ -49,10 +51,8 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             on_recorded(state, entries);
             Vec::new()
         }
-        Msg::Journal(event) => {
-            on_journal(state, event, now);
-            Vec::new()
-        }
+        Msg::Journal(event) => on_journal(state, event, now),
+        Msg::RequestDone { request, result } => super::silencing::on_done(state, request, result, now),
     }
 }
 
@@ -133,6 +133,8 @@ fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect
             state.modal = Some(Modal::Note(editor));
             Vec::new()
         }
+        Some(Modal::Silence(form)) => super::silencing::on_form_key(state, form, key, now),
+        Some(Modal::Silences(list)) => super::silencing::on_list_key(state, list, key, now),
         Some(Modal::ConfirmQuit) => {
             if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 vec![Effect::Quit]
@@ -229,6 +231,14 @@ fn focused_rows(state: &AppState) -> usize {
 }
 
 pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
+    if state.read_only && action.is_write() {
+        state.notify(
+            NoticeLevel::Warn,
+            format!("read-only session (--read-only): {} is disabled", action.name()),
+            now,
+        );
+        return Vec::new();
+    }
     match action {
         Action::Quit if state.incident_open() => {
             state.modal = Some(Modal::ConfirmQuit);
@@ -339,6 +349,22 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
             state.modal = Some(Modal::Note(NoteEditor::new("")));
         }
         Action::TogglePin => return toggle_pin(state, now),
+        Action::Silence => {
+            if state.focus == PaneId::Alerts {
+                super::silencing::open_editor(state, now);
+            } else {
+                state.notify(NoticeLevel::Info, "silence from the Alerts pane (1)", now);
+            }
+        }
+        Action::ListSilences => super::silencing::open_list(state, now),
+        Action::ToggleGroup => {
+            if state.focus == PaneId::Alerts && !state.alerts.toggle_fold() {
+                state.notify(NoticeLevel::Info, "this alert is not in a group of several", now);
+            }
+            let rows = focused_rows(state);
+            let len = state.pane(state.focus).visible_len();
+            state.pane_mut(state.focus).list_mut().cursor.keep_visible(len, rows);
+        }
         Action::DeclareIncident => {
             let text = declare_prefill(state);
             let mut prompt = Prompt::new(&text);
@@ -615,17 +641,13 @@ fn declaration(state: &AppState, severity: IncidentSeverity, title: String, now:
         .iter()
         .filter(|a| a.state == AlertState::Firing)
         .collect();
-    for a in &firing {
-        drafts.push(system(
-            a.starts_at,
-            Event::AlertFired {
-                alertname: a.name().to_string(),
-                fingerprint: a.fingerprint.clone(),
-                severity: a.label("severity").unwrap_or("none").to_string(),
-                summary: a.summary().to_string(),
-            },
-        ));
-    }
+    // The new incident's journal holds nothing yet: every alert firing now is its lead-up.
+    drafts.extend(
+        alert_events::missing(state.alerts.book.alerts(), &[], now)
+            .into_iter()
+            .filter(|e| matches!(e.event, Event::AlertFired { .. }))
+            .map(|e| system(e.occurred_at, e.event)),
+    );
     for d in state
         .deploys
         .deploys
@@ -691,7 +713,7 @@ fn toggle_pin(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
     record(vec![human(now, event)])
 }
 
-fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) {
+fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) -> Vec<Effect> {
     match event {
         JournalEvent::Opened { id, entries, notice } => {
             if state.journal.incident_id.as_deref() != Some(id.as_str()) {
@@ -705,6 +727,10 @@ fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) {
             on_recorded(state, entries);
             if let Some(text) = notice {
                 state.notify(NoticeLevel::Warn, text, now);
+            }
+            // Alerts that fired or ended while no cockpit watched this incident.
+            if state.alerts.via.is_some() && state.incident_open() {
+                return record(alert_drafts(state, now));
             }
         }
         JournalEvent::Failed { error, held } => {
@@ -720,6 +746,23 @@ fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) {
         }
         JournalEvent::Notice(text) => state.notify(NoticeLevel::Warn, text, now),
     }
+    Vec::new()
+}
+
+/// The alert events the timeline lacks: against the incident's journal while one is open, else
+/// against the session's in-memory context (all there is when no journal is kept).
+fn alert_drafts(state: &AppState, now: DateTime<Utc>) -> Vec<EventDraft> {
+    let journaled = state.incident_open() && state.journal.incident_id.is_some();
+    let recorded: Vec<&TimelineEntry> = state
+        .timeline
+        .entries
+        .iter()
+        .filter(|e| !journaled || e.durability != Durability::MemoryOnly)
+        .collect();
+    alert_events::missing(state.alerts.book.alerts(), &recorded, now)
+        .into_iter()
+        .map(|e| system(e.occurred_at, e.event))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -756,46 +799,30 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
         }
     };
     match data {
-        SourceData::Alerts(alerts) => {
-            // Keep the selection on the same alert however the new snapshot sorts; a selection
-            // on the top row stays on the top row (the most urgent alert).
-            let selected = state
-                .alerts
-                .selected()
-                .filter(|_| state.alerts.list.cursor.selected > 0)
-                .map(|a| a.fingerprint.clone());
-            let changes = state.alerts.apply_snapshot(alerts, at);
-            if let Some(fp) = selected {
-                let rows = state.alerts.visible_rows();
-                let book = state.alerts.book.alerts();
-                if let Some(pos) = rows
-                    .iter()
-                    .position(|&i| book.get(i).is_some_and(|a| a.fingerprint == fp))
-                {
-                    state.alerts.list.cursor.selected = pos;
-                }
+        SourceData::Reachable => {}
+        SourceData::Alerts(set) => {
+            let was = state.alerts.via;
+            state.alerts.via = Some(set.via);
+            if let Some(silences) = set.silences {
+                state.alerts.set_silences(silences);
             }
-            for a in changes.fired {
-                drafts.push(system(
-                    a.starts_at,
-                    Event::AlertFired {
-                        alertname: a.name().to_string(),
-                        fingerprint: a.fingerprint.clone(),
-                        severity: a.label("severity").unwrap_or("none").to_string(),
-                        summary: a.summary().to_string(),
-                    },
-                ));
+            if was.is_some() && was != Some(set.via) {
+                let text = match set.via {
+                    AlertVia::PrometheusFallback | AlertVia::Prometheus => {
+                        "no Alertmanager answers: alerts now come from Prometheus (no silences or inhibitions)"
+                    }
+                    AlertVia::Alertmanager => "Alertmanager answers again: alerts come from it",
+                };
+                state.notify(NoticeLevel::Warn, text, at);
             }
-            for a in changes.resolved {
-                drafts.push(system(
-                    at,
-                    Event::AlertResolved {
-                        alertname: a.name().to_string(),
-                        fingerprint: a.fingerprint.clone(),
-                    },
-                ));
-            }
-            let rows = layout::list_rows(state.viewport, PaneId::Alerts, false);
+            state.alerts.set_time(at);
+            state.alerts.apply_snapshot(set.alerts, at);
+            drafts.extend(alert_drafts(state, at));
+            let rows = layout::list_rows(
+                state.viewport,
+                PaneId::Alerts,
+                state.zoomed && state.focus == PaneId::Alerts,
+            );
             let len = state.alerts.visible_len();
             state.alerts.list.cursor.keep_visible(len, rows);
         }

@@ -620,6 +620,14 @@ pub fn validate(c: &Config, base: &Path, env: &dyn Fn(&str) -> Option<String>) -
             &mut out,
         );
     }
+    for (i, label) in c.alerts.group_by.iter().enumerate() {
+        if !crate::domain::matcher::is_label_name(label) {
+            out.push((
+                vec![Seg::Key("alerts".into()), Seg::Key("group_by".into()), Seg::Index(i)],
+                format!("\"{label}\" is not a label name"),
+            ));
+        }
+    }
     unique_names("signals", c.signals.iter().map(|s| s.name.as_str()), &mut out);
     for (i, s) in c.signals.iter().enumerate() {
         let at = |k: &str| vec![Seg::Key("signals".into()), Seg::Index(i), Seg::Key(k.into())];
@@ -912,7 +920,7 @@ mod tests {
             .try_into()
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(validate(&config, Path::new("."), &|_| None), vec![]);
-        assert_eq!(config.signals.len(), 8);
+        assert_eq!(config.signals.len(), 9);
         assert_eq!(config.slo.len(), 2);
     }
 

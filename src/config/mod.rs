@@ -26,6 +26,7 @@ pub struct Config {
     pub service: ServiceConfig,
     pub prometheus: Option<HttpSource>,
     pub alertmanager: Vec<HttpSource>,
+    pub alerts: AlertsConfig,
     pub signals: Vec<SignalConfig>,
     pub slo: Vec<SloConfig>,
     pub logs: Vec<LogSourceConfig>,
@@ -35,6 +36,22 @@ pub struct Config {
     pub ui: UiConfig,
     pub redaction: RedactionConfig,
     pub keys: toml::Table,
+}
+
+/// How the Alerts pane shows alerts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AlertsConfig {
+    /// Alerts sharing these labels' values form a group (a header row, foldable, silenced together).
+    pub group_by: Vec<String>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            group_by: vec!["alertname".into(), "service".into()],
+        }
+    }
 }
 
 /// What the journal redacts besides secrets, e-mail addresses and card numbers (always redacted).

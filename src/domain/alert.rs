@@ -22,15 +22,21 @@ pub struct Alert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertState {
     Firing,
+    /// Known to Prometheus but not firing yet (its `for` has not elapsed); only the Prometheus
+    /// fallback reports these.
+    Pending,
     Silenced,
     Inhibited,
-    Resolved { at: DateTime<Utc> },
+    Resolved {
+        at: DateTime<Utc>,
+    },
 }
 
 impl AlertState {
     pub fn word(self) -> &'static str {
         match self {
             Self::Firing => "FIRING",
+            Self::Pending => "PENDING",
             Self::Silenced => "SILENCED",
             Self::Inhibited => "INHIBITED",
             Self::Resolved { .. } => "RESOLVED",
@@ -40,6 +46,7 @@ impl AlertState {
     pub fn symbol(self) -> &'static str {
         match self {
             Self::Firing => "●",
+            Self::Pending => "◔",
             Self::Silenced => "◌",
             Self::Inhibited => "◍",
             Self::Resolved { .. } => "✓",
@@ -51,13 +58,81 @@ impl AlertState {
         match self {
             Self::Firing => 0,
             Self::Silenced | Self::Inhibited => 1,
-            Self::Resolved { .. } => 2,
+            Self::Pending => 2,
+            Self::Resolved { .. } => 3,
         }
     }
 
     pub fn is_active(self) -> bool {
         !matches!(self, Self::Resolved { .. })
     }
+}
+
+/// Alertmanager's fingerprint of a label set (FNV-1a 64 over the sorted names and values, each
+/// followed by a 0xff separator), as 16 hex digits: alerts from the Prometheus fallback get the
+/// same identity as the ones Alertmanager reports.
+pub fn fingerprint_of(labels: &BTreeMap<String, String>) -> String {
+    const OFFSET: u64 = 14_695_981_039_346_656_037;
+    const PRIME: u64 = 1_099_511_628_211;
+    let mut hash = OFFSET;
+    let mut add = |bytes: &[u8]| {
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    };
+    for (name, value) in labels {
+        add(name.as_bytes());
+        add(&[0xff]);
+        add(value.as_bytes());
+        add(&[0xff]);
+    }
+    format!("{hash:016x}")
+}
+
+/// Alerts that share the values of the grouping labels, in the book's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertGroup {
+    /// The grouping labels and their values (absent labels are left out).
+    pub labels: Vec<(String, String)>,
+    /// Indexes into the book's alerts, most urgent first.
+    pub members: Vec<usize>,
+}
+
+impl AlertGroup {
+    /// `alertname=X service=odin`, the group's identity as text.
+    pub fn key(&self) -> String {
+        self.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Groups the alerts at `indexes` (in book order) by the values of the `by` labels. Groups come in
+/// the order of their most urgent member, so the order is as stable as the book's.
+pub fn group(alerts: &[Alert], indexes: &[usize], by: &[String]) -> Vec<AlertGroup> {
+    let mut groups: Vec<AlertGroup> = Vec::new();
+    let mut position: BTreeMap<Vec<(String, String)>, usize> = BTreeMap::new();
+    for &i in indexes {
+        let Some(alert) = alerts.get(i) else { continue };
+        let labels: Vec<(String, String)> = by
+            .iter()
+            .filter_map(|k| alert.labels.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        match position.get(&labels) {
+            Some(&g) => groups[g].members.push(i),
+            None => {
+                position.insert(labels.clone(), groups.len());
+                groups.push(AlertGroup {
+                    labels,
+                    members: vec![i],
+                });
+            }
+        }
+    }
+    groups
 }
 
 impl Alert {
@@ -246,5 +321,56 @@ pub(crate) mod tests {
         book.apply_snapshot(vec![], at(100_000));
         assert!(book.alerts().len() <= RESOLVED_KEPT);
         assert!(book.alerts().iter().all(|a| a.fingerprint != "f0"));
+    }
+
+    #[test]
+    fn fingerprints_match_alertmanager() {
+        // From ../shared/fixtures/am_alerts.json, captured from Alertmanager 0.25.
+        let labels: BTreeMap<String, String> = [
+            ("alertname", "TargetDown"),
+            ("instance", "127.0.0.1:19999"),
+            ("job", "checkout-api"),
+            ("severity", "page"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(fingerprint_of(&labels), "48215a10e3b3faca");
+    }
+
+    #[test]
+    fn groups_follow_the_most_urgent_member_and_keep_book_order() {
+        let mut book = AlertBook::default();
+        let mut a = alert("a", "Errors", "warning", 0);
+        a.labels.insert("service".into(), "odin".into());
+        let mut b = alert("b", "Errors", "page", 5);
+        b.labels.insert("service".into(), "odin".into());
+        let c = alert("c", "Disk", "page", 1);
+        let mut d = alert("d", "Errors", "page", 9);
+        d.labels.insert("service".into(), "thor".into());
+        book.apply_snapshot(vec![a, b, c, d], at(10));
+        let all: Vec<usize> = (0..book.alerts().len()).collect();
+        let by = ["alertname".to_string(), "service".to_string()];
+        let groups = group(book.alerts(), &all, &by);
+        let shown: Vec<(String, Vec<&str>)> = groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key(),
+                    g.members
+                        .iter()
+                        .map(|&i| book.alerts()[i].fingerprint.as_str())
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("alertname=Disk".to_string(), vec!["c"]),
+                ("alertname=Errors service=odin".to_string(), vec!["b", "a"]),
+                ("alertname=Errors service=thor".to_string(), vec!["d"]),
+            ]
+        );
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::runbook::{RunbookProgress, StepProgress};
+use super::severity::Severity;
 use super::timeline::{Event, TimelineEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -150,11 +151,16 @@ impl Incident {
             .filter(|e| !matches!(e.event, Event::IncidentDeclared { .. }))
             .collect();
         rest.sort_by_key(|e| (e.recorded_at, e.occurred_at));
-        for entry in rest {
+        for entry in &rest {
             apply(&mut incident, entry);
         }
         if let Some(inc) = incident.as_mut() {
             inc.superseded = superseded;
+            if !inc.milestones.contains_key(&Milestone::Detected)
+                && let Some(first) = first_alert(&rest)
+            {
+                inc.milestones.insert(Milestone::Detected, first);
+            }
         }
         incident
     }
@@ -201,6 +207,24 @@ impl Incident {
     pub fn is_pinned(&self, id: &str) -> bool {
         self.pinned.contains(id)
     }
+}
+
+/// When the first alert worth detecting fired: the earliest page or critical alert on the journal,
+/// else the earliest warning. Informational alerts (a watchdog that always fires) never count.
+fn first_alert(entries: &[&TimelineEntry]) -> Option<DateTime<Utc>> {
+    let fired = |wanted: &[Severity]| {
+        entries
+            .iter()
+            .filter(|e| e.durability != crate::domain::timeline::Durability::MemoryOnly)
+            .filter_map(|e| match &e.event {
+                Event::AlertFired { severity, .. } if wanted.contains(&Severity::from_label(severity)) => {
+                    Some(e.occurred_at)
+                }
+                _ => None,
+            })
+            .min()
+    };
+    fired(&[Severity::Page, Severity::Critical]).or_else(|| fired(&[Severity::Warning]))
 }
 
 /// Applies one entry to the incident state.
@@ -290,6 +314,10 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             Event::Note { .. }
             | Event::AlertFired { .. }
             | Event::AlertResolved { .. }
+            | Event::SilenceCreated { .. }
+            | Event::SilenceExtended { .. }
+            | Event::SilenceExpired { .. }
+            | Event::SilenceFailed { .. }
             | Event::DeployObserved { .. }
             | Event::SourceStale { .. }
             | Event::SourceRecovered { .. }

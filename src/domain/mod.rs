@@ -3,15 +3,19 @@
 //! function that needs the time takes `now` as an argument.
 
 pub mod alert;
+pub mod alert_events;
+pub mod alert_query;
 pub mod deploy;
 pub mod health;
 pub mod incident;
 pub mod log;
+pub mod matcher;
 pub mod redact;
 pub mod runbook;
 pub mod sanitize;
 pub mod severity;
 pub mod signal;
+pub mod silence;
 pub mod slo;
 pub mod timefmt;
 pub mod timeline;

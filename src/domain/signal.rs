@@ -39,10 +39,49 @@ pub struct SignalSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalReading {
     pub spec: SignalSpec,
-    /// The current value; `None` when the query returned no series.
+    /// The current value; `None` when the query returned no series (or failed).
     pub value: Option<f64>,
     /// Evenly spaced samples over the last hour, oldest first (NaN where there was no data).
     pub history: Vec<f64>,
+    /// How many series the query returned (several are combined, the worst value winning).
+    pub series: usize,
+    /// Why there is no value, when the query did not run.
+    pub problem: Option<SignalProblem>,
+}
+
+/// A query that did not produce a value: never shown as zero or as "ok".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalProblem {
+    /// Prometheus rejected the query text (or it does not return a number).
+    Invalid(String),
+    /// The query could not run (timeout, execution error, Prometheus unreachable).
+    Failed(String),
+}
+
+impl SignalReading {
+    pub fn level(&self) -> Level {
+        if self.problem.is_some() {
+            Level::NoData
+        } else {
+            self.spec.level(self.value)
+        }
+    }
+
+    /// The state as a word: INVALID, FAILED, NO DATA, OK, WARN or CRIT.
+    pub fn state_word(&self) -> &'static str {
+        match &self.problem {
+            Some(SignalProblem::Invalid(_)) => "INVALID",
+            Some(SignalProblem::Failed(_)) => "FAILED",
+            None => self.level().word(),
+        }
+    }
+
+    pub fn problem_text(&self) -> Option<&str> {
+        match &self.problem {
+            Some(SignalProblem::Invalid(t) | SignalProblem::Failed(t)) => Some(t),
+            None => None,
+        }
+    }
 }
 
 impl SignalSpec {

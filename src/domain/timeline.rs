@@ -72,7 +72,40 @@ pub enum Event {
         summary: String,
     },
     #[serde(rename = "alert.resolved")]
-    AlertResolved { alertname: String, fingerprint: String },
+    AlertResolved {
+        alertname: String,
+        fingerprint: String,
+        /// The start of the firing that ended (absent in records of earlier versions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_at: Option<DateTime<Utc>>,
+    },
+    /// A silence was created in Alertmanager.
+    #[serde(rename = "silence.created")]
+    SilenceCreated {
+        id: String,
+        matchers: String,
+        ends_at: DateTime<Utc>,
+        comment: String,
+        /// The active alerts it matched when it was created.
+        matched: usize,
+    },
+    /// A silence was extended (Alertmanager may give the extended silence a new id).
+    #[serde(rename = "silence.extended")]
+    SilenceExtended {
+        id: String,
+        previous_id: String,
+        matchers: String,
+        ends_at: DateTime<Utc>,
+    },
+    #[serde(rename = "silence.expired")]
+    SilenceExpired { id: String, matchers: String },
+    /// A silence action that did not take effect (or whose effect is unknown).
+    #[serde(rename = "silence.failed")]
+    SilenceFailed {
+        action: String,
+        matchers: String,
+        error: String,
+    },
     #[serde(rename = "deploy.observed")]
     DeployObserved {
         version: String,
@@ -112,7 +145,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 21] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -121,6 +154,10 @@ pub const KINDS: [&str; 17] = [
     "note",
     "alert.fired",
     "alert.resolved",
+    "silence.created",
+    "silence.extended",
+    "silence.expired",
+    "silence.failed",
     "deploy.observed",
     "source.down",
     "source.up",
@@ -144,6 +181,10 @@ impl Event {
             Self::Note { .. } => "note",
             Self::AlertFired { .. } => "alert.fired",
             Self::AlertResolved { .. } => "alert.resolved",
+            Self::SilenceCreated { .. } => "silence.created",
+            Self::SilenceExtended { .. } => "silence.extended",
+            Self::SilenceExpired { .. } => "silence.expired",
+            Self::SilenceFailed { .. } => "silence.failed",
             Self::DeployObserved { .. } => "deploy.observed",
             Self::SourceStale { .. } => "source.down",
             Self::SourceRecovered { .. } => "source.up",
@@ -164,6 +205,10 @@ impl Event {
             Self::Milestone { .. } => "milestone",
             Self::Note { .. } => "note",
             Self::AlertFired { .. } | Self::AlertResolved { .. } => "alert",
+            Self::SilenceCreated { .. }
+            | Self::SilenceExtended { .. }
+            | Self::SilenceExpired { .. }
+            | Self::SilenceFailed { .. } => "silence",
             Self::DeployObserved { .. } => "deploy",
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
             Self::RunbookAttached { .. } | Self::StepChanged { .. } => "runbook",
@@ -181,6 +226,7 @@ impl Event {
             "milestone" => "⚑",
             "note" => "✎",
             "alert" => "●",
+            "silence" => "◌",
             "deploy" => "⇪",
             "source" => "⚠",
             "runbook" => "☑",
@@ -215,12 +261,29 @@ impl Event {
         )
     }
 
+    /// Whether the event goes to the audit log: lifecycle changes and every action on the world
+    /// (silences), with or without an incident open.
+    pub fn is_audited(&self) -> bool {
+        self.is_lifecycle()
+            || matches!(
+                self,
+                Self::SilenceCreated { .. }
+                    | Self::SilenceExtended { .. }
+                    | Self::SilenceExpired { .. }
+                    | Self::SilenceFailed { .. }
+            )
+    }
+
     /// Whether the entry may appear in a public export.
     pub fn is_public(&self) -> bool {
         match self {
             Self::Note { public, .. } => *public,
             Self::SourceStale { .. } | Self::SourceRecovered { .. } | Self::RoleAssigned { .. } => false,
             Self::Pinned { .. } | Self::Unpinned { .. } | Self::Retracted { .. } => false,
+            Self::SilenceCreated { .. }
+            | Self::SilenceExtended { .. }
+            | Self::SilenceExpired { .. }
+            | Self::SilenceFailed { .. } => false,
             _ => true,
         }
     }
@@ -254,6 +317,29 @@ impl Event {
                 }
             }
             Self::AlertResolved { alertname, .. } => format!("{alertname} resolved"),
+            Self::SilenceCreated {
+                matchers,
+                ends_at,
+                comment,
+                matched,
+                ..
+            } => format!(
+                "silenced {{{matchers}}} until {} UTC ({matched} alert{} matched): {comment}",
+                ends_at.format("%Y-%m-%d %H:%M"),
+                if *matched == 1 { "" } else { "s" }
+            ),
+            Self::SilenceExtended { matchers, ends_at, .. } => format!(
+                "silence {{{matchers}}} extended until {} UTC",
+                ends_at.format("%Y-%m-%d %H:%M")
+            ),
+            Self::SilenceExpired { matchers, .. } => format!("silence {{{matchers}}} expired"),
+            Self::SilenceFailed {
+                action,
+                matchers,
+                error,
+            } => {
+                format!("silence {action} {{{matchers}}} FAILED: {error}")
+            }
             Self::DeployObserved {
                 version,
                 environment,

@@ -31,6 +31,8 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 
 enum Command {
     Submit(Vec<Pending>),
+    /// Entries for the audit log only (an action taken with no incident open).
+    Audit(Vec<Pending>),
     Open(Option<String>),
 }
 
@@ -43,6 +45,11 @@ impl JournalHandle {
     /// Hands entries to the writer; never blocks on the disk.
     pub fn submit(&self, pending: Vec<Pending>) {
         let _ = self.tx.send(Command::Submit(pending));
+    }
+
+    /// Writes entries to the audit log only (actions on the world with no incident open).
+    pub fn audit_only(&self, pending: Vec<Pending>) {
+        let _ = self.tx.send(Command::Audit(pending));
     }
 
     /// Switches to another incident (or none).
@@ -118,6 +125,14 @@ impl Service {
                     self.queue.extend(pending);
                     if (typed || self.queue.len() >= GROUP_MAX) && self.retry.is_none() {
                         self.flush();
+                    }
+                }
+                Ok(Command::Audit(pending)) => {
+                    if let Err(e) = file::append(&self.store.audit(), &pending, &self.redactor) {
+                        self.send(Msg::Journal(JournalEvent::Failed {
+                            error: format!("audit log: {e}"),
+                            held: 0,
+                        }));
                     }
                 }
                 Ok(Command::Open(id)) => {
@@ -263,7 +278,7 @@ impl Service {
         match result {
             Ok((records, repaired)) => {
                 let was_failing = self.retry.take().is_some();
-                let audit: Vec<Pending> = self.queue.iter().filter(|p| p.event.is_lifecycle()).cloned().collect();
+                let audit: Vec<Pending> = self.queue.iter().filter(|p| p.event.is_audited()).cloned().collect();
                 self.queue.clear();
                 self.first_queued = None;
                 let entries: Vec<TimelineEntry> = records.iter().map(Record::entry).collect();

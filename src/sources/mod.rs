@@ -2,6 +2,9 @@
 //! `Msg::Source` updates; nothing here touches `AppState`. The simulator behind `warroom demo`
 //! sends exactly the messages the real sources send.
 
+pub mod alertmanager;
 pub mod clock;
 pub mod http;
+pub mod live;
+pub mod prometheus;
 pub mod simulator;

@@ -11,8 +11,16 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
-/// `text` cut to at most `width` columns, ending in "…" when cut.
+/// `text` made inert (control characters and escapes become visible markers, newlines spaces)
+/// and cut to at most `width` columns, ending in "…" when cut. Every cell the panes draw passes
+/// through here, so text from a server can never reach the terminal as a control sequence.
 pub fn truncate(text: &str, width: usize) -> String {
+    let clean: std::borrow::Cow<'_, str> = if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(crate::domain::sanitize::one_line(text))
+    };
+    let text = clean.as_ref();
     if text.width() <= width {
         return text.to_string();
     }

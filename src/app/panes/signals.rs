@@ -18,7 +18,7 @@ impl SignalsPane {
                 self.list
                     .filter
                     .as_ref()
-                    .is_none_or(|f| f.matches(&r.spec.name) || f.matches(r.spec.level(r.value).word()))
+                    .is_none_or(|f| f.matches(&r.spec.name) || f.matches(r.state_word()))
             })
             .map(|(i, _)| i)
             .collect()

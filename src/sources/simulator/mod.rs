@@ -14,6 +14,7 @@ use std::time::Duration as StdDuration;
 use tokio::sync::{mpsc, watch};
 
 use super::clock::TimeSource;
+use crate::app::effect::Request;
 use crate::app::msg::Msg;
 
 /// Where the simulated teammates' timeline entries go: straight to the cockpit (as if read from
@@ -46,6 +47,7 @@ pub async fn run(
     tx: mpsc::Sender<Msg>,
     mut refresh: watch::Receiver<u64>,
     teammates: Teammates,
+    mut requests: mpsc::Receiver<Request>,
 ) {
     for msg in sim.initial().into_iter().filter_map(|m| teammates.route(m)) {
         if tx.send(msg).await.is_err() {
@@ -63,6 +65,10 @@ pub async fn run(
                     return;
                 }
                 sim.poll_now()
+            }
+            Some(request) = requests.recv() => {
+                let result = sim.handle(&request);
+                vec![Msg::RequestDone { request, result }]
             }
         };
         for msg in msgs.into_iter().filter_map(|m| teammates.route(m)) {

@@ -8,12 +8,15 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::rng::SplitMix64;
 use super::script;
-use crate::app::msg::{Msg, SourceData, SourceId, SourceUpdate};
+use crate::app::effect::Request;
+use crate::app::msg::{AlertSet, Msg, RequestDone, SourceData, SourceId, SourceUpdate};
 use crate::domain::alert::{Alert, AlertState};
 use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
 use crate::domain::log::{LogLine, detect_level};
+use crate::domain::matcher::Matcher;
 use crate::domain::sanitize::sanitize;
 use crate::domain::signal::{Direction, SignalReading, SignalSpec, Unit};
+use crate::domain::silence::{Silence, SilenceState};
 use crate::domain::slo::{BurnWindow, SloObservation, SloSpec, WindowCounts};
 use crate::domain::timeline::{Durability, Event, TimelineEntry};
 
@@ -123,6 +126,9 @@ pub struct Simulator {
     entry_seq: u32,
     logs: Vec<LogLine>,
     streams: [Arc<str>; 2],
+    /// Silences as a simulated Alertmanager holds them (created, extended, expired from the demo).
+    silences: Vec<Silence>,
+    silence_seq: u32,
 }
 
 impl Simulator {
@@ -155,6 +161,8 @@ impl Simulator {
             entry_seq: 0,
             logs: Vec::new(),
             streams: ["app".into(), "nginx".into()],
+            silences: vec![maintenance_silence(start)],
+            silence_seq: 0,
         };
         for _ in -HISTORY..=0 {
             sim.step();
@@ -540,7 +548,8 @@ impl Simulator {
             out.push(self.update(self.ids.prometheus, SourceData::Slos(self.slos())));
         }
         if all || t.rem_euclid(15) == 5 {
-            out.push(self.update(self.ids.alertmanager, SourceData::Alerts(self.alerts())));
+            let set = AlertSet::alertmanager(self.alerts(), self.silences_now());
+            out.push(self.update(self.ids.alertmanager, SourceData::Alerts(set)));
         }
         if all || t.rem_euclid(10) == 0 {
             out.push(self.update(self.ids.deploys, SourceData::Deploys(self.deploys.clone())));
@@ -574,6 +583,8 @@ impl Simulator {
                     value: Some(self.signal_value(&spec.name, self.t)),
                     history,
                     spec,
+                    series: 1,
+                    problem: None,
                 }
             })
             .collect()
@@ -679,18 +690,118 @@ impl Simulator {
                 ))
             })
             .collect();
-        let mut silenced = odin_alert(
+        out.push(odin_alert(
             "NodeDiskPressure",
             "warning",
             self.start - Duration::hours(2),
             "disk 91% full on db-2 (maintenance: log rotation pending)".into(),
             None,
             &[("instance", "db-2:9100"), ("service", "postgres")],
-        );
-        silenced.state = AlertState::Silenced;
-        silenced.silenced_by = vec!["5d0c9a1e-maintenance".into()];
-        out.push(silenced);
+        ));
+        // Muted as Alertmanager would: by every active silence that matches.
+        let now = self.at(self.t);
+        for alert in &mut out {
+            let by: Vec<String> = self
+                .silences
+                .iter()
+                .filter(|s| s.starts_at <= now && now < s.ends_at && s.matches(alert))
+                .map(|s| s.id.clone())
+                .collect();
+            if !by.is_empty() {
+                alert.state = AlertState::Silenced;
+                alert.silenced_by = by;
+            }
+        }
         out
+    }
+
+    /// The silences with their state at the current second.
+    fn silences_now(&self) -> Vec<Silence> {
+        let now = self.at(self.t);
+        self.silences
+            .iter()
+            .cloned()
+            .map(|mut s| {
+                s.state = if now >= s.ends_at {
+                    SilenceState::Expired
+                } else if now < s.starts_at {
+                    SilenceState::Pending
+                } else {
+                    SilenceState::Active
+                };
+                s
+            })
+            .collect()
+    }
+
+    /// Carries out a silence request as Alertmanager would.
+    pub fn handle(&mut self, request: &Request) -> Result<RequestDone, String> {
+        let now = self.at(self.t);
+        let done = |id: String| RequestDone {
+            id,
+            via: "alertmanager (simulated)".into(),
+            confirmed_after_timeout: false,
+        };
+        match request {
+            Request::CreateSilence {
+                matchers,
+                starts_at,
+                ends_at,
+                created_by,
+                comment,
+                ..
+            } => {
+                self.silence_seq += 1;
+                let id = format!("sim-{:04}-{:08x}", self.silence_seq, self.rng.next_u64() as u32);
+                self.silences.push(Silence {
+                    id: id.clone(),
+                    matchers: matchers.clone(),
+                    starts_at: *starts_at,
+                    ends_at: *ends_at,
+                    created_by: created_by.clone(),
+                    comment: comment.clone(),
+                    state: SilenceState::Active,
+                });
+                Ok(done(id))
+            }
+            Request::ExtendSilence { silence, ends_at } => {
+                match self.silences.iter_mut().find(|s| s.id == silence.id) {
+                    Some(s) if s.ends_at > now => {
+                        s.ends_at = *ends_at;
+                        Ok(done(s.id.clone()))
+                    }
+                    Some(_) => Err("silence already expired".into()),
+                    None => Err("silence not found".into()),
+                }
+            }
+            Request::ExpireSilence { silence } => match self.silences.iter_mut().find(|s| s.id == silence.id) {
+                Some(s) => {
+                    s.ends_at = s.ends_at.min(now);
+                    Ok(done(s.id.clone()))
+                }
+                None => Err("silence not found".into()),
+            },
+        }
+    }
+}
+
+/// The silence a colleague set before the scenario: disk pressure on db-2 during maintenance.
+fn maintenance_silence(start: DateTime<Utc>) -> Silence {
+    let matcher = |k: &str, v: &str| Matcher::equal(k, v).ok();
+    Silence {
+        id: "5d0c9a1e-maintenance".into(),
+        matchers: [
+            matcher("alertname", "NodeDiskPressure"),
+            matcher("instance", "db-2:9100"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        starts_at: start - Duration::hours(3),
+        ends_at: start + Duration::hours(6),
+        created_by: "maria".into(),
+        comment: "log rotation fix scheduled (CHG-2211)".into(),
+        state: SilenceState::Active,
     }
 }
 
@@ -832,7 +943,8 @@ mod tests {
                 result: Ok(SourceData::Alerts(a)),
                 ..
             }) => Some(
-                a.iter()
+                a.alerts
+                    .iter()
                     .filter(|a| a.state == AlertState::Firing)
                     .map(|a| a.name().to_string())
                     .collect(),
@@ -850,6 +962,7 @@ mod tests {
             .filter_map(|m| match m {
                 Msg::Source(SourceUpdate { result: Ok(d), .. }) => Some(match d {
                     SourceData::Alerts(_) => "alerts",
+                    SourceData::Reachable => "reachable",
                     SourceData::Signals(_) => "signals",
                     SourceData::Slos(_) => "slos",
                     SourceData::Logs(_) => "logs",
@@ -916,10 +1029,10 @@ mod tests {
                         slo_states.push(evaluate(&o[0]).state);
                     }
                     Msg::Source(SourceUpdate {
-                        result: Ok(SourceData::Alerts(alerts)),
+                        result: Ok(SourceData::Alerts(set)),
                         ..
                     }) => {
-                        for a in alerts {
+                        for a in &set.alerts {
                             if let Some(url) = a.runbook_url() {
                                 runbook_urls.insert(a.name().to_string(), url.to_string());
                             }

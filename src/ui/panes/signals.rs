@@ -14,12 +14,18 @@ pub fn summary(state: &AppState) -> String {
         .signals
         .readings
         .iter()
-        .filter(|r| matches!(r.spec.level(r.value), Level::Warn | Level::Crit))
+        .filter(|r| matches!(r.level(), Level::Warn | Level::Crit))
         .count();
-    if state.signals.readings.is_empty() {
-        String::new()
-    } else {
-        format!("{bad} of {} breaching", state.signals.readings.len())
+    let unknown = state
+        .signals
+        .readings
+        .iter()
+        .filter(|r| r.level() == Level::NoData)
+        .count();
+    match (state.signals.readings.len(), unknown) {
+        (0, _) => String::new(),
+        (n, 0) => format!("{bad} of {n} breaching"),
+        (n, u) => format!("{bad} of {n} breaching · {u} without data"),
     }
 }
 
@@ -64,11 +70,11 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         let Some(reading) = rows.get(row).and_then(|&i| state.signals.readings.get(i)) else {
             continue;
         };
-        let level = reading.spec.level(reading.value);
+        let level = reading.level();
         let slot = level_slot(level);
         let mut spans = vec![
             Span::styled(
-                fit(&format!("{} {}", level.symbol(), level.word()), 9),
+                fit(&format!("{} {}", level.symbol(), reading.state_word()), 9),
                 theme.style(slot),
             ),
             Span::styled(fit(&reading.spec.name, name_w), theme.style(Slot::Text)),
@@ -95,10 +101,17 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 theme.style(Slot::Muted),
             ));
         }
-        spans.push(Span::styled(
-            format!("  {}", sparkline(&reading.history, spark_w)),
-            theme.style(slot),
-        ));
+        match reading.problem_text() {
+            // Why there is no value, where the sparkline would be.
+            Some(problem) => spans.push(Span::styled(
+                format!("  {}", fit(problem, spark_w)),
+                theme.style(Slot::Warn),
+            )),
+            None => spans.push(Span::styled(
+                format!("  {}", sparkline(&reading.history, spark_w)),
+                theme.style(slot),
+            )),
+        }
         out.push(ctx.select(Line::from(spans), row == state.signals.list.cursor.selected));
     }
     out
