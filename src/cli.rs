@@ -49,6 +49,13 @@ pub enum Command {
     },
     /// Print where the config, data, logs and themes live.
     Paths,
+    /// One poll of every source: alerts, signals, source health. Exit 0 quiet, 1 an alert of page
+    /// (or critical) severity firing and not silenced, 2 a source unreachable or misconfigured.
+    Status {
+        /// One JSON document (the same data) for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Declare, list, show and change incidents.
     #[command(subcommand)]
     Incident(IncidentCommand),

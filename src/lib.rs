@@ -15,5 +15,6 @@ pub mod journal;
 pub mod logging;
 pub mod quiet;
 pub mod sources;
+pub mod status;
 pub mod terminal;
 pub mod ui;

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Paths) => print_paths(&paths),
         Some(Command::Check { offline }) => check(&cli, &paths, *offline),
+        Some(Command::Status { json }) => status(&cli, &paths, *json),
         Some(Command::Demo { speed, seed }) => cockpit(&cli, &paths, Some((*speed, *seed))),
         None => cockpit(&cli, &paths, None),
         Some(_) => journal_command(&cli, &paths),
@@ -241,6 +242,40 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> ExitCode {
         }
         ExitCode::from(2)
     }
+}
+
+/// `warroom status`: one poll through the cockpit's own pollers, printed as text or JSON.
+fn status(cli: &Cli, paths: &Paths, json: bool) -> ExitCode {
+    let loaded = match load_config(cli, paths) {
+        Ok(l) => l,
+        Err(problems) => {
+            report(&problems);
+            return ExitCode::from(warroom::status::EXIT_SOURCE);
+        }
+    };
+    let (state, live) = live_state(setup(&loaded, cli, None), &loaded);
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warroom: cannot start the async runtime: {e}");
+            return ExitCode::from(warroom::status::EXIT_SOURCE);
+        }
+    };
+    let state = rt.block_on(warroom::status::poll_once(state, live, TimeSource::Real));
+    let now = TimeSource::Real.now();
+    let report = warroom::status::report(&state, now);
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("warroom: cannot write the report: {e}");
+                return ExitCode::from(warroom::status::EXIT_SOURCE);
+            }
+        }
+    } else {
+        print!("{}", warroom::status::text(&report, now));
+    }
+    ExitCode::from(report.exit_code)
 }
 
 /// Why a source did not answer `warroom check`'s readiness probe.

@@ -215,17 +215,20 @@ pub fn fetch_error(e: reqwest::Error) -> FetchError {
     } else {
         FetchErrorKind::Other
     };
-    // The URL is left out: it is already known to the user and may carry a query.
+    // The URL is left out (the user knows it; its query may be long), and so are the wrappers
+    // ("error sending request", "client error"): the root cause is what helps.
     let e = e.without_url();
-    let mut detail = e.to_string();
+    let mut root = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
-        let text = s.to_string();
-        if !detail.contains(&text) {
-            detail = format!("{detail}: {text}");
-        }
+        root = s.to_string();
         source = s.source();
     }
+    let detail = if kind == FetchErrorKind::Timeout {
+        String::new()
+    } else {
+        root
+    };
     FetchError::new(kind, one_line(&detail))
 }
 

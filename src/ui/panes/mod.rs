@@ -30,12 +30,32 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId,
         PaneId::Runbook => runbook::summary(state),
         PaneId::Timeline => timeline::summary(state),
     };
-    let block = chrome::pane_block(state, pane, focused, &summary, now);
+    let block = chrome::pane_block(state, pane, focused, &summary, now, area.width);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
+    // A stale source's error in full, above the rows (which keep the last good data).
+    let stale = chrome::stale_lines(state, pane, now, usize::from(inner.width));
+    let banner = stale.len() as u16;
+    let inner = if banner > 0 && inner.height > banner + 1 {
+        super::put_lines(
+            frame,
+            Rect {
+                height: banner,
+                ..inner
+            },
+            &stale,
+        );
+        Rect {
+            y: inner.y + banner,
+            height: inner.height - banner,
+            ..inner
+        }
+    } else {
+        inner
+    };
     let (inner, detail_area) = if state.zoomed && pane == state.focus && super::layout::has_detail(pane) {
         let (list, detail) = super::layout::split_detail(inner);
         (list, Some(detail))

@@ -1,0 +1,289 @@
+//! `warroom status`: one poll of every configured source through the cockpit's own pollers and
+//! `update` (so the Prometheus fallback and the merge of Alertmanagers are the same), reported as
+//! text for a glance over SSH or as JSON for scripts, with exit codes scripts can branch on.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::app::msg::{AlertVia, Msg, SourceData, SourceUpdate};
+use crate::app::state::AppState;
+use crate::app::update::update;
+use crate::domain::alert::AlertState;
+use crate::domain::health::SourceHealth;
+use crate::domain::severity::Severity;
+use crate::domain::signal::format_value;
+use crate::sources::clock::TimeSource;
+use crate::sources::live::Live;
+
+/// Exit codes of `warroom status`.
+pub const EXIT_QUIET: u8 = 0;
+/// An alert of page (or critical) severity is firing and not silenced. Takes precedence over
+/// `EXIT_SOURCE`: a known page matters more than a partial view.
+pub const EXIT_PAGING: u8 = 1;
+/// A source is unreachable, answered with an error, or is misconfigured.
+pub const EXIT_SOURCE: u8 = 2;
+
+/// Polls every source once and applies the answers to `state`.
+pub async fn poll_once(mut state: AppState, live: Live, time: TimeSource) -> AppState {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let alerts = async {
+        if let Some(feed) = &live.alerts {
+            feed.poll_once(time, &tx).await;
+        }
+    };
+    let signals = async {
+        if let Some(feed) = &live.signals {
+            let result = feed.poll_once(time.now()).await.map(SourceData::Signals);
+            let _ = tx
+                .send(Msg::Source(SourceUpdate {
+                    source: feed.source,
+                    at: time.now(),
+                    result,
+                }))
+                .await;
+        }
+    };
+    tokio::join!(alerts, signals);
+    drop(tx);
+    while let Some(msg) = rx.recv().await {
+        // Timeline effects are not needed for a snapshot.
+        let _ = update(&mut state, msg, time.now());
+    }
+    state
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub service: String,
+    pub environment: String,
+    pub at: DateTime<Utc>,
+    pub exit_code: u8,
+    pub sources: Vec<SourceReport>,
+    /// "alertmanager", "prometheus-fallback" (no Alertmanager answered), "prometheus" (none
+    /// configured), or null when no source answered.
+    pub alerts_via: Option<&'static str>,
+    pub alerts: Vec<AlertReport>,
+    pub signals: Vec<SignalReport>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SourceReport {
+    pub name: String,
+    pub kind: &'static str,
+    /// "fresh", "stale", "loading" (never answered), "disabled".
+    pub health: &'static str,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertReport {
+    pub fingerprint: String,
+    pub alertname: String,
+    /// "firing", "pending", "silenced", "inhibited".
+    pub state: String,
+    pub severity: String,
+    pub starts_at: DateTime<Utc>,
+    pub summary: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub silenced_by: Vec<String>,
+    pub inhibited_by: Vec<String>,
+    pub generator_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignalReport {
+    pub name: String,
+    /// "OK", "WARN", "CRIT", "NO DATA", "INVALID", "FAILED".
+    pub state: &'static str,
+    pub value: Option<f64>,
+    pub display: String,
+    pub problem: Option<String>,
+}
+
+fn kind_name(kind: crate::app::msg::SourceKind) -> &'static str {
+    use crate::app::msg::SourceKind::*;
+    match kind {
+        Alertmanager => "alertmanager",
+        Prometheus => "prometheus",
+        Logs => "logs",
+        Deploys => "deploys",
+        Probes => "probes",
+    }
+}
+
+/// The report of what `state` knows at `now`.
+pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
+    let sources: Vec<SourceReport> = state
+        .sources
+        .iter()
+        .map(|s| {
+            let (health, error) = match &s.health {
+                SourceHealth::Fresh { .. } => ("fresh", None),
+                SourceHealth::Stale { error, .. } => ("stale", Some(error.to_string())),
+                SourceHealth::Loading => ("loading", Some("no answer".to_string())),
+                SourceHealth::Disabled { reason } => ("disabled", Some(reason.clone())),
+            };
+            SourceReport {
+                name: s.name.clone(),
+                kind: kind_name(s.kind),
+                health,
+                error,
+            }
+        })
+        .collect();
+    let alerts: Vec<AlertReport> = state
+        .alerts
+        .book
+        .alerts()
+        .iter()
+        .filter(|a| a.state.is_active())
+        .map(|a| AlertReport {
+            fingerprint: a.fingerprint.clone(),
+            alertname: a.name().to_string(),
+            state: a.state.word().to_lowercase(),
+            severity: a.label("severity").unwrap_or("none").to_string(),
+            starts_at: a.starts_at,
+            summary: a.summary().to_string(),
+            labels: a.labels.clone(),
+            annotations: a.annotations.clone(),
+            silenced_by: a.silenced_by.clone(),
+            inhibited_by: a.inhibited_by.clone(),
+            generator_url: a.generator_url.clone(),
+        })
+        .collect();
+    let signals = state
+        .signals
+        .readings
+        .iter()
+        .map(|r| SignalReport {
+            name: r.spec.name.clone(),
+            state: r.state_word(),
+            value: r.value.filter(|v| v.is_finite()),
+            display: format_value(r.spec.unit, r.value),
+            problem: r.problem_text().map(str::to_string),
+        })
+        .collect();
+    let paging = state
+        .alerts
+        .book
+        .alerts()
+        .iter()
+        .any(|a| a.state == AlertState::Firing && matches!(a.severity(), Severity::Page | Severity::Critical));
+    // Logs and deploys are not polled by `status`; only the sources it polled count.
+    let broken = state
+        .sources
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.kind,
+                crate::app::msg::SourceKind::Alertmanager | crate::app::msg::SourceKind::Prometheus
+            )
+        })
+        .any(|s| !matches!(s.health, SourceHealth::Fresh { .. }));
+    // A query Prometheus rejects is a misconfigured signal.
+    let invalid = state
+        .signals
+        .readings
+        .iter()
+        .any(|r| matches!(r.problem, Some(crate::domain::signal::SignalProblem::Invalid(_))));
+    let broken = broken || invalid;
+    let exit_code = if paging {
+        EXIT_PAGING
+    } else if broken {
+        EXIT_SOURCE
+    } else {
+        EXIT_QUIET
+    };
+    Report {
+        service: state.service.clone(),
+        environment: state.environment.clone(),
+        at: now,
+        exit_code,
+        sources,
+        alerts_via: state.alerts.via.map(|v| match v {
+            AlertVia::Alertmanager => "alertmanager",
+            AlertVia::PrometheusFallback => "prometheus-fallback",
+            AlertVia::Prometheus => "prometheus",
+        }),
+        alerts,
+        signals,
+    }
+}
+
+/// The report for a terminal: sources, alerts (most urgent first), signals.
+pub fn text(report: &Report, now: DateTime<Utc>) -> String {
+    use std::fmt::Write as _;
+    let clean = crate::domain::sanitize::one_line;
+    let mut out = String::new();
+    let verdict = match report.exit_code {
+        EXIT_PAGING => "PAGING",
+        EXIT_SOURCE => "DEGRADED VIEW",
+        _ => "quiet",
+    };
+    let _ = writeln!(
+        out,
+        "{} / {} at {} UTC: {verdict}",
+        report.service,
+        report.environment,
+        report.at.format("%Y-%m-%d %H:%M:%S")
+    );
+    let _ = writeln!(out, "\nsources");
+    for s in &report.sources {
+        let mark = if s.health == "fresh" { "✓" } else { "✗" };
+        match &s.error {
+            Some(e) => {
+                let _ = writeln!(
+                    out,
+                    "  {mark} {:<22} {:<12} {:<8} {}",
+                    clean(&s.name),
+                    s.kind,
+                    s.health,
+                    clean(e)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  {mark} {:<22} {:<12} {}", clean(&s.name), s.kind, s.health);
+            }
+        }
+    }
+    let via = match report.alerts_via {
+        Some("prometheus-fallback") => " (from Prometheus: no Alertmanager answered)",
+        Some("prometheus") => " (from Prometheus)",
+        _ => "",
+    };
+    let _ = writeln!(out, "\nalerts{via}");
+    if report.alerts.is_empty() {
+        let _ = writeln!(out, "  none active");
+    }
+    for a in &report.alerts {
+        let age = crate::domain::timefmt::short_duration(now - a.starts_at);
+        let _ = writeln!(
+            out,
+            "  {:<9} {:<9} {:>7}  {:<28} {}",
+            a.state.to_uppercase(),
+            clean(&a.severity),
+            age,
+            clean(&a.alertname),
+            clean(&a.summary)
+        );
+    }
+    let _ = writeln!(out, "\nsignals");
+    if report.signals.is_empty() {
+        let _ = writeln!(out, "  none polled");
+    }
+    for s in &report.signals {
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<28} {:>10}  {}",
+            s.state,
+            clean(&s.name),
+            s.display,
+            s.problem.as_deref().map(clean).unwrap_or_default()
+        );
+    }
+    out
+}
