@@ -114,17 +114,19 @@ impl AlertGroup {
 /// the order of their most urgent member, so the order is as stable as the book's.
 pub fn group(alerts: &[Alert], indexes: &[usize], by: &[String]) -> Vec<AlertGroup> {
     let mut groups: Vec<AlertGroup> = Vec::new();
-    let mut position: BTreeMap<Vec<(String, String)>, usize> = BTreeMap::new();
+    let mut position: std::collections::HashMap<Vec<Option<&str>>, usize> = std::collections::HashMap::new();
     for &i in indexes {
         let Some(alert) = alerts.get(i) else { continue };
-        let labels: Vec<(String, String)> = by
-            .iter()
-            .filter_map(|k| alert.labels.get(k).map(|v| (k.clone(), v.clone())))
-            .collect();
-        match position.get(&labels) {
+        let values: Vec<Option<&str>> = by.iter().map(|k| alert.label(k)).collect();
+        match position.get(&values) {
             Some(&g) => groups[g].members.push(i),
             None => {
-                position.insert(labels.clone(), groups.len());
+                let labels = by
+                    .iter()
+                    .zip(&values)
+                    .filter_map(|(k, v)| v.map(|v| (k.clone(), v.to_string())))
+                    .collect();
+                position.insert(values, groups.len());
                 groups.push(AlertGroup {
                     labels,
                     members: vec![i],
@@ -160,12 +162,12 @@ impl Alert {
     }
 }
 
-/// What changed when a new snapshot was applied: the alerts that started firing and those that
-/// ended. The caller records them on the timeline.
+/// What changed when a new snapshot was applied: the fingerprints of the alerts that are new or
+/// active again, and of those that ended.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct AlertChanges {
-    pub fired: Vec<Alert>,
-    pub resolved: Vec<Alert>,
+    pub fired: Vec<String>,
+    pub resolved: Vec<String>,
 }
 
 /// The alerts the cockpit knows, active and resolved, sorted by severity then start time.
@@ -190,24 +192,26 @@ impl AlertBook {
     /// absent from it become resolved at `at` and stay listed.
     pub fn apply_snapshot(&mut self, snapshot: Vec<Alert>, at: DateTime<Utc>) -> AlertChanges {
         let mut changes = AlertChanges::default();
-        let mut incoming: BTreeMap<String, Alert> = snapshot.into_iter().map(|a| (a.fingerprint.clone(), a)).collect();
+        let mut incoming: std::collections::HashMap<String, Alert> =
+            std::collections::HashMap::with_capacity(snapshot.len());
+        incoming.extend(snapshot.into_iter().map(|a| (a.fingerprint.clone(), a)));
         for known in &mut self.alerts {
             match incoming.remove(&known.fingerprint) {
                 Some(fresh) => {
                     if !known.state.is_active() {
-                        changes.fired.push(fresh.clone());
+                        changes.fired.push(fresh.fingerprint.clone());
                     }
                     *known = fresh;
                 }
                 None if known.state.is_active() => {
                     known.state = AlertState::Resolved { at };
-                    changes.resolved.push(known.clone());
+                    changes.resolved.push(known.fingerprint.clone());
                 }
                 None => {}
             }
         }
         for (_, fresh) in incoming {
-            changes.fired.push(fresh.clone());
+            changes.fired.push(fresh.fingerprint.clone());
             self.alerts.push(fresh);
         }
         self.sort_and_trim();
@@ -217,14 +221,14 @@ impl AlertBook {
     fn sort_and_trim(&mut self) {
         // Firing before silenced or inhibited before resolved, then severity, then the oldest
         // first, then a stable tie-breaker.
-        self.alerts.sort_by(|a, b| {
-            (a.state.rank(), a.severity(), a.starts_at, &a.fingerprint).cmp(&(
-                b.state.rank(),
-                b.severity(),
-                b.starts_at,
-                &b.fingerprint,
-            ))
-        });
+        // The key is computed once per alert (the severity is a label lookup).
+        type Urgency = (u8, Severity, DateTime<Utc>);
+        let mut keyed: Vec<(Urgency, Alert)> = std::mem::take(&mut self.alerts)
+            .into_iter()
+            .map(|a| ((a.state.rank(), a.severity(), a.starts_at), a))
+            .collect();
+        keyed.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
+        self.alerts = keyed.into_iter().map(|(_, a)| a).collect();
         let resolved = self.alerts.len() - self.active_count();
         if resolved > RESOLVED_KEPT {
             let mut excess = resolved - RESOLVED_KEPT;
@@ -291,9 +295,8 @@ pub(crate) mod tests {
         assert_eq!(names, ["Errors", "Old", "Slow"]);
 
         let changes = book.apply_snapshot(vec![alert("b", "Slow", "warning", 5)], at(30));
-        assert_eq!(changes.fired, vec![]);
-        let resolved: Vec<_> = changes.resolved.iter().map(Alert::name).collect();
-        assert_eq!(resolved, ["Errors", "Old"]);
+        assert_eq!(changes.fired, Vec::<String>::new());
+        assert_eq!(changes.resolved, ["a", "c"]);
         let listed: Vec<_> = book.alerts().iter().map(|a| (a.name(), a.state.word())).collect();
         assert_eq!(
             listed,

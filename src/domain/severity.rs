@@ -14,12 +14,17 @@ pub enum Severity {
 impl Severity {
     /// Reads the conventional `severity` label value.
     pub fn from_label(value: &str) -> Self {
-        match value.to_ascii_lowercase().as_str() {
-            "page" | "pager" | "emergency" => Self::Page,
-            "critical" | "crit" | "error" | "high" => Self::Critical,
-            "warning" | "warn" | "medium" => Self::Warning,
-            "info" | "informational" | "low" | "none" => Self::Info,
-            _ => Self::Unknown,
+        let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(value));
+        if is(&["page", "pager", "emergency"]) {
+            Self::Page
+        } else if is(&["critical", "crit", "error", "high"]) {
+            Self::Critical
+        } else if is(&["warning", "warn", "medium"]) {
+            Self::Warning
+        } else if is(&["info", "informational", "low", "none"]) {
+            Self::Info
+        } else {
+            Self::Unknown
         }
     }
 

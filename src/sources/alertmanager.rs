@@ -89,8 +89,13 @@ pub fn parse_alerts(response: &Response) -> Result<Vec<MemberAlert>, FetchError>
 
 /// The alerts of several members of one cluster, one per fingerprint: where members disagree
 /// (gossip has not settled), the most recently updated wins.
-pub fn merge(members: Vec<Vec<MemberAlert>>) -> Vec<Alert> {
-    let mut by_fp: BTreeMap<String, MemberAlert> = BTreeMap::new();
+pub fn merge(mut members: Vec<Vec<MemberAlert>>) -> Vec<Alert> {
+    if members.len() == 1 {
+        // One member: fingerprints are already unique.
+        return members.pop().unwrap_or_default().into_iter().map(|m| m.alert).collect();
+    }
+    let total = members.iter().map(Vec::len).sum();
+    let mut by_fp: std::collections::HashMap<String, MemberAlert> = std::collections::HashMap::with_capacity(total);
     for alert in members.into_iter().flatten() {
         match by_fp.get(&alert.alert.fingerprint) {
             Some(known) if known.updated_at >= alert.updated_at => {}
@@ -99,7 +104,9 @@ pub fn merge(members: Vec<Vec<MemberAlert>>) -> Vec<Alert> {
             }
         }
     }
-    by_fp.into_values().map(|m| m.alert).collect()
+    let mut merged: Vec<Alert> = by_fp.into_values().map(|m| m.alert).collect();
+    merged.sort_unstable_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    merged
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
