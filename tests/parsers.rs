@@ -939,7 +939,8 @@ fn garbage_with_an_error_status_is_that_status_with_one_short_line_of_the_body()
         };
         assert_eq!(
             parse(&r),
-            Err(FetchError::new(FetchErrorKind::Status(502), "<!DOCTYPE html>"))
+            Err(FetchError::new(FetchErrorKind::Status(502), "502 Bad Gateway")),
+            "an HTML error page is named by its title"
         );
         let r = Response {
             status: 503,

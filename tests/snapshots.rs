@@ -277,3 +277,54 @@ fn the_status_bar_keeps_every_source_age_at_80_columns() {
         }
     }
 }
+
+#[test]
+fn silence_editor_previews_what_it_matches_then_asks_with_cancel_chosen() {
+    let mut s = demo_state(10 * 60, (120, 40));
+    press(&mut s, "1 g s", at(600));
+    type_text(&mut s, "rollback to 1.4.1 running", at(600));
+    let editing = text(&render(&s, 600));
+    assert!(editing.contains("matches 1 active alert now"), "{editing}");
+    insta::assert_snapshot!("silence_editor", editing);
+    press(&mut s, "enter", at(600));
+    let confirming = text(&render(&s, 600));
+    assert!(confirming.contains("Create this silence?"), "{confirming}");
+    insta::assert_snapshot!("silence_confirmation", confirming);
+}
+
+#[test]
+fn silence_list_and_grouped_alerts() {
+    let mut s = demo_state(10 * 60, (120, 40));
+    s.alerts.set_group_by(vec!["service".into()]);
+    let grouped = text(&render(&s, 600));
+    assert!(grouped.contains("▾ service=odin"), "{grouped}");
+    insta::assert_snapshot!("alerts_grouped_by_service", grouped);
+    press(&mut s, "1 S", at(600));
+    let list = text(&render(&s, 600));
+    assert!(list.contains("log rotation fix scheduled"), "{list}");
+    insta::assert_snapshot!("silence_list", list);
+}
+
+#[test]
+fn a_stale_source_shows_its_error_above_the_data_it_keeps() {
+    use warroom::app::msg::{Msg, SourceId, SourceUpdate};
+    use warroom::domain::health::{FetchError, FetchErrorKind};
+    let mut s = demo_state(10 * 60, (120, 40));
+    let am = s.sources.iter().position(|x| x.name == "alertmanager").map(SourceId);
+    warroom::app::update::update(
+        &mut s,
+        Msg::Source(SourceUpdate {
+            source: am.unwrap_or_else(|| panic!("no alertmanager")),
+            at: at(640),
+            result: Err(FetchError::new(
+                FetchErrorKind::Connect,
+                "Connection refused (os error 111)",
+            )),
+        }),
+        at(640),
+    );
+    let screen = text(&render(&s, 650));
+    assert!(screen.contains("alertmanager failing since"), "{screen}");
+    assert!(screen.contains("OdinHighErrorRate"), "{screen}");
+    insta::assert_snapshot!("alerts_stale", screen);
+}

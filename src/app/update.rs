@@ -24,6 +24,9 @@ use crate::domain::timeline::Durability;
 use crate::domain::timeline::{Event, SYSTEM_ACTOR, TimelineEntry};
 use crate::ui::layout;
 
+/// What Ctrl-C says over unsaved typing.
+const CTRL_C_AGAIN: &str = "unsaved text: Ctrl-C again quits and loses it (Ctrl-S saves a note, Esc closes)";
+
 /// How long an informational notice stays in the bottom line.
 pub const NOTICE_TTL: Duration = Duration::seconds(6);
 
@@ -88,6 +91,16 @@ fn record(drafts: Vec<EventDraft>) -> Vec<Effect> {
 fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect> {
     let chord = KeyChord::from_event(&key);
     if chord == KeyChord::new(KeyCode::Char('c'), KeyModifiers::CONTROL) {
+        // Ctrl-C quits at once, except over unsaved typing: then it asks for a second Ctrl-C.
+        let drafting = match &state.modal {
+            Some(Modal::Note(editor)) => !editor.text().is_empty(),
+            Some(Modal::Silence(_)) => true,
+            _ => false,
+        };
+        if drafting && state.notice.as_ref().is_none_or(|n| n.text != CTRL_C_AGAIN) {
+            state.notify(NoticeLevel::Warn, CTRL_C_AGAIN, now);
+            return Vec::new();
+        }
         return vec![Effect::Quit];
     }
     match state.modal.take() {
@@ -717,11 +730,9 @@ fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) -> 
     match event {
         JournalEvent::Opened { id, entries, notice } => {
             if state.journal.incident_id.as_deref() != Some(id.as_str()) {
-                // Another incident: keep only what was never in a journal (the session's context).
-                state
-                    .timeline
-                    .entries
-                    .retain(|e| e.durability == Durability::MemoryOnly);
+                // Another incident: keep only what was never in a journal (the session's context)
+                // and what is on its way to this one (a declaration just made, not yet synced).
+                state.timeline.entries.retain(|e| e.durability != Durability::Durable);
             }
             state.journal.incident_id = Some(id);
             on_recorded(state, entries);

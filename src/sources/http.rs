@@ -303,6 +303,13 @@ pub fn body_snippet(body: &[u8]) -> String {
             .or_else(|| o.get("message"))
             .and_then(|v| v.as_str())
             .map_or_else(|| text.to_string(), str::to_string),
+        // An HTML error page (a proxy's 502): its title says what happened.
+        _ if text.contains("<title>") => text
+            .split("<title>")
+            .nth(1)
+            .and_then(|t| t.split("</title>").next())
+            .unwrap_or("")
+            .to_string(),
         _ => text.lines().next().unwrap_or("").to_string(),
     };
     let line = one_line(message.trim());
@@ -359,6 +366,10 @@ mod tests {
             "parse error"
         );
         assert_eq!(body_snippet(b"404 page not found\n"), "404 page not found");
+        assert_eq!(
+            body_snippet(b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head></html>"),
+            "502 Bad Gateway"
+        );
         assert_eq!(body_snippet(&[b'x'; 500]).chars().count(), 201);
     }
 }

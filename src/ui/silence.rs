@@ -213,7 +213,7 @@ pub fn render_list(frame: &mut Frame<'_>, area: Rect, state: &AppState, list: &S
     let mut lines = vec![Line::from(Span::styled(
         fit(
             &format!(
-                " {:<8} {:<16} {:<12} {:>7}  MATCHERS — COMMENT",
+                " {:<8} {:<16} {:<12} {:>7}  COMMENT / MATCHERS",
                 "STATE", "ENDS", "BY", "MATCHES"
             ),
             w,
@@ -224,7 +224,8 @@ pub fn render_list(frame: &mut Frame<'_>, area: Rect, state: &AppState, list: &S
         ListStage::Browse => 0,
         _ => 2,
     };
-    let body = usize::from(inner.height).saturating_sub(1 + footer);
+    // Two rows per silence: what and why, then the matchers.
+    let body = (usize::from(inner.height).saturating_sub(1 + footer) / 2).max(1);
     let start = list.selected.saturating_sub(body.saturating_sub(1));
     if rows.is_empty() {
         lines.push(Line::from(Span::styled(" no silences", theme.style(Slot::Muted))));
@@ -235,22 +236,26 @@ pub fn render_list(frame: &mut Frame<'_>, area: Rect, state: &AppState, list: &S
             SilenceState::Pending => Slot::Warn,
             SilenceState::Expired => Slot::Muted,
         };
+        let chosen = i == list.selected;
         let text = format!(
-            "{}{:<8} {:<16} {:<12} {:>7}  {} — {}",
-            if i == list.selected { "▶" } else { " " },
+            "{}{:<8} {:<16} {:<12} {:>7}  {}",
+            if chosen { "▶" } else { " " },
             s.state.word(),
             fit(&remaining(s.ends_at, now), 16),
             fit(&s.created_by, 12),
             matching_now(state, s),
-            format_list(&s.matchers),
             s.comment
         );
-        let style = if i == list.selected {
+        let style = if chosen {
             theme.style(Slot::Selection)
         } else {
             theme.style(slot)
         };
         lines.push(Line::from(Span::styled(fit(&text, w), style)));
+        lines.push(Line::from(Span::styled(
+            fit(&format!("{:49}{{{}}}", "", format_list(&s.matchers)), w),
+            theme.style(Slot::Muted),
+        )));
     }
     let selected = rows.get(list.selected);
     let what = selected.map_or(String::new(), |s| format!("{{{}}}", format_list(&s.matchers)));

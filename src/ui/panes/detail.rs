@@ -89,11 +89,28 @@ pub fn alert(state: &AppState, alert: &Alert, width: usize) -> Vec<Line<'static>
     if let Some(url) = &alert.generator_url {
         field(state, "source", url, width, &mut out);
     }
-    if !alert.silenced_by.is_empty() {
-        field(state, "silenced by", &alert.silenced_by.join(", "), width, &mut out);
+    for id in &alert.silenced_by {
+        let text = match state.alerts.silences.iter().find(|s| &s.id == id) {
+            Some(s) => format!(
+                "{} until {} ({}): {} · {{{}}} · id {id}",
+                s.created_by,
+                state.clock.hms(s.ends_at),
+                crate::domain::silence::remaining(s.ends_at, state.alerts.as_of),
+                s.comment,
+                crate::domain::matcher::format_list(&s.matchers)
+            ),
+            None => format!("silence {id}"),
+        };
+        field(state, "silenced by", &text, width, &mut out);
     }
     if !alert.inhibited_by.is_empty() {
-        field(state, "inhibited by", &alert.inhibited_by.join(", "), width, &mut out);
+        field(
+            state,
+            "inhibited by",
+            &state.alerts.inhibitors_of(alert).join(", "),
+            width,
+            &mut out,
+        );
     }
     out
 }

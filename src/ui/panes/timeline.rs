@@ -81,7 +81,11 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 format!("{} {} ", entry.event.symbol(), fit(entry.event.category(), 9)),
                 theme.style(Slot::StatusAccent),
             ),
-            Span::styled(truncate(&entry.event.summary(), text_w.saturating_sub(2)), text_style),
+            // A multi-line note reads as one row, its line breaks marked.
+            Span::styled(
+                truncate(&entry.event.summary().replace('\n', " ⏎ "), text_w.saturating_sub(2)),
+                text_style,
+            ),
         ];
         out.push(ctx.select(Line::from(spans), row == state.timeline.list.cursor.selected));
     }
