@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::file::{JournalError, JournalPaths, scan};
+use super::file::{JournalError, JournalPaths, create_dir_durable, read_all, sync_dir};
 use crate::domain::incident::Incident;
 use crate::domain::runbook::slug;
 use crate::domain::timeline::TimelineEntry;
@@ -57,9 +57,9 @@ impl Store {
         JournalPaths::in_dir(&self.data_dir.join("audit"))
     }
 
-    /// A fresh id for an incident declared at `at` with `title`: `YYYYMMDD-HHMM-<slug>`, with a
-    /// numeric suffix if that directory exists already.
-    pub fn new_id(&self, title: &str, at: DateTime<Utc>) -> String {
+    /// `YYYYMMDD-HHMM-<slug>` for an incident declared at `at` with `title` (never longer than
+    /// 60 characters before a suffix).
+    fn base_id(title: &str, at: DateTime<Utc>) -> String {
         let slug = slug(title);
         let mut base = format!(
             "{}-{}",
@@ -67,13 +67,45 @@ impl Store {
             if slug.is_empty() { "incident".into() } else { slug }
         );
         base.truncate(60);
-        let mut id = base.clone();
-        let mut n = 2;
-        while self.incidents_dir().join(&id).exists() {
-            id = format!("{base}-{n}");
-            n += 1;
+        base
+    }
+
+    /// Reserves a fresh id for an incident declared at `at` with `title`: creates its directory
+    /// (`YYYYMMDD-HHMM-<slug>`, with `-2`, `-3`… when that one exists), so two declarations at
+    /// the same minute with the same title, from any processes, never share a journal. The
+    /// directory entry is synced.
+    pub fn reserve_id(&self, title: &str, at: DateTime<Utc>) -> Result<String, JournalError> {
+        let dir = self.incidents_dir();
+        create_dir_durable(&dir, false)?;
+        let base = Self::base_id(title, at);
+        let mut n = 1u32;
+        loop {
+            let id = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+            let path = dir.join(&id);
+            match std::fs::create_dir(&path) {
+                Ok(()) => {
+                    sync_dir(&dir)?;
+                    return Ok(id);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+                Err(source) => return Err(JournalError::Io { path, source }),
+            }
         }
-        id
+    }
+
+    /// A fresh id, reserved as `reserve_id` does; if the directory cannot be created, the first
+    /// free name (writing to it will then report why).
+    pub fn new_id(&self, title: &str, at: DateTime<Utc>) -> String {
+        self.reserve_id(title, at).unwrap_or_else(|_| {
+            let base = Self::base_id(title, at);
+            let mut id = base.clone();
+            let mut n = 2;
+            while self.incidents_dir().join(&id).exists() {
+                id = format!("{base}-{n}");
+                n += 1;
+            }
+            id
+        })
     }
 
     /// Ids of every incident directory, oldest first (ids sort by declaration time).
@@ -90,19 +122,17 @@ impl Store {
         ids
     }
 
-    /// Reads one incident's journal.
+    /// Reads one incident's journal: everything that can be read of it. Damage or a torn tail is
+    /// the `problem`; the incident is folded from the valid records (those before the damage, and
+    /// complete records after it that pass their own checks). Only I/O fails.
     pub fn read(&self, id: &str) -> Result<IncidentInfo, JournalError> {
-        let scan = scan(&self.incident(id).file)?;
-        let entries: Vec<TimelineEntry> = scan.records.iter().map(|r| r.entry()).collect();
-        let problem = scan
-            .torn
-            .as_ref()
-            .map(|t| format!("torn last record at line {} ({})", t.line, t.reason));
+        let readable = read_all(&self.incident(id).file)?;
+        let entries: Vec<TimelineEntry> = readable.records.iter().map(|r| r.entry()).collect();
         Ok(IncidentInfo {
             id: id.to_string(),
             incident: Incident::from_entries(&entries),
             entries,
-            problem,
+            problem: readable.problem(),
         })
     }
 
@@ -122,12 +152,24 @@ impl Store {
             .collect()
     }
 
-    /// The most recently declared incident that is still open.
+    /// The most recently declared incident that is still open (a damaged journal counts by what
+    /// can be read of it).
     pub fn active(&self) -> Option<String> {
+        self.active_info().map(|i| i.id)
+    }
+
+    /// `active`, with what was read of it.
+    pub fn active_info(&self) -> Option<IncidentInfo> {
         self.ids()
             .into_iter()
             .rev()
-            .find(|id| self.read(id).ok().and_then(|i| i.incident).is_some_and(|i| i.is_open()))
+            .filter_map(|id| self.read(&id).ok())
+            .find(|i| i.incident.as_ref().is_some_and(|i| i.is_open()))
+    }
+
+    /// The most recently declared incident, open or not.
+    pub fn most_recent(&self) -> Option<String> {
+        self.ids().pop()
     }
 
     /// An incident by id or unique prefix; `None` means the active one.
