@@ -1,9 +1,12 @@
 //! The one-shot journal commands: `incident declare|list|show|status|resolve|milestone`, `note`,
 //! `timeline`, `verify` and `export`. They read and write journals through `journal::file` and
 //! print to the writers they are given; `main` only dispatches to them. Exit codes: 0 ok, 1 the
-//! journal could not be written or is damaged, 2 bad usage (unknown incident, state or format).
+//! journal could not be written or is damaged, 2 bad usage (unknown incident, state or format), 3
+//! the entry is in the incident's journal (its id was printed) but could not be copied to the audit
+//! log: do not retry the command, fix the audit log's disk. Repairs and damage found while writing
+//! are told on standard error.
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -33,6 +36,8 @@ pub type Out<'a> = &'a mut dyn Write;
 const OK: u8 = 0;
 const FAILED: u8 = 1;
 const USAGE: u8 = 2;
+/// Written to the incident's journal, but not to the audit log.
+pub const AUDIT_FAILED: u8 = 3;
 
 fn store_error(err: Out<'_>, e: &StoreError) -> u8 {
     let _ = writeln!(err, "warroom: {e}");
@@ -60,28 +65,89 @@ impl Ctx {
         }
     }
 
-    /// Appends to an incident's journal (durably) and copies lifecycle events to the audit log.
-    fn append(&self, id: &str, mut pending: Vec<Pending>) -> Result<Vec<Record>, JournalError> {
+    /// Appends to an incident's journal (durably), telling on `err` about any repair it made or
+    /// damage it found, and copies lifecycle events to the audit log. The records are returned even
+    /// when the audit copy failed: they are on disk.
+    fn append(&self, id: &str, mut pending: Vec<Pending>, err: Out<'_>) -> Result<Appended, JournalError> {
         for p in &mut pending {
             p.incident = Some(id.to_string());
         }
-        let (records, report) = file::append(&self.store.incident(id), &pending, &self.redactor)?;
-        if let Some(torn) = report.repaired {
-            tracing::warn!(
-                incident = id,
-                line = torn.line,
-                "cut off a torn record before appending"
+        let paths = self.store.incident(id);
+        let (records, report) = file::append(&paths, &pending, &self.redactor)?;
+        if let Some(torn) = &report.repaired {
+            let kept = report
+                .kept
+                .as_ref()
+                .map_or_else(String::new, |k| format!(" and kept in {}", k.display()));
+            let _ = writeln!(
+                err,
+                "warroom: {}:{}: cut off a torn last record ({}, {} bytes){kept}",
+                paths.file.display(),
+                torn.line,
+                torn.reason,
+                torn.bytes
+            );
+        }
+        if let Some(d) = &report.damaged {
+            let _ = writeln!(
+                err,
+                "warroom: {}:{}: {} (the line stays as it is; the new entry was written after it)",
+                paths.file.display(),
+                d.line,
+                d.reason
             );
         }
         let audit: Vec<Pending> = pending.into_iter().filter(|p| p.event.is_audited()).collect();
-        if !audit.is_empty() {
-            file::append(&self.store.audit(), &audit, &self.redactor)?;
-        }
-        Ok(records)
+        let audit_error = if audit.is_empty() {
+            None
+        } else {
+            file::append(&self.store.audit(), &audit, &self.redactor).err()
+        };
+        Ok(Appended { records, audit_error })
     }
 
     fn resolve(&self, wanted: Option<&str>) -> Result<String, StoreError> {
         self.store.resolve(wanted.or(self.incident.as_deref()))
+    }
+
+    /// `resolve`, telling on `err` when the open incident found has a damaged journal.
+    fn resolve_noting(&self, wanted: Option<&str>, err: Out<'_>) -> Result<String, StoreError> {
+        if wanted.or(self.incident.as_deref()).is_some() {
+            return self.resolve(wanted);
+        }
+        let info = self.store.active_info().ok_or(StoreError::NoOpenIncident)?;
+        if let Some(problem) = &info.problem {
+            let _ = writeln!(
+                err,
+                "warroom: warning: the journal of {} is {problem}; `warroom verify` names the line",
+                info.id
+            );
+        }
+        Ok(info.id)
+    }
+}
+
+/// Records appended to an incident, and the audit log's failure if the copy there failed.
+struct Appended {
+    records: Vec<Record>,
+    audit_error: Option<JournalError>,
+}
+
+/// Prints the ids of what was appended, then the audit log's failure (exit 3) if any.
+fn appended(ids: &[String], audit_error: Option<JournalError>, out: Out<'_>, err: Out<'_>) -> u8 {
+    for id in ids {
+        let _ = writeln!(out, "{id}");
+    }
+    let _ = out.flush();
+    match audit_error {
+        None => OK,
+        Some(e) => {
+            let _ = writeln!(
+                err,
+                "warroom: recorded in the incident's journal, but the audit log could not be written: {e}"
+            );
+            AUDIT_FAILED
+        }
     }
 }
 
@@ -93,19 +159,20 @@ pub fn declare(
     out: Out<'_>,
     err: Out<'_>,
 ) -> u8 {
-    // The id carries a slug of the title: made from the redacted title, never the original.
-    let id = ctx.store.new_id(&ctx.redactor.redact(title).0, ctx.now);
+    // The id carries a slug of the title: made from the redacted title, never the original. Its
+    // directory is reserved, so a declaration at the same minute with the same title gets another.
+    let id = match ctx.store.reserve_id(&ctx.redactor.redact(title).0, ctx.now) {
+        Ok(id) => id,
+        Err(e) => return journal_error(err, &e),
+    };
     let commander = Some(commander.unwrap_or_else(|| ctx.actor.clone()));
     let event = Event::IncidentDeclared {
         title: title.to_string(),
         severity,
         commander,
     };
-    match ctx.append(&id, vec![ctx.pending(event, ctx.now, None)]) {
-        Ok(_) => {
-            let _ = writeln!(out, "{id}");
-            OK
-        }
+    match ctx.append(&id, vec![ctx.pending(event, ctx.now, None)], err) {
+        Ok(done) => appended(&[id], done.audit_error, out, err),
         Err(e) => journal_error(err, &e),
     }
 }
@@ -120,16 +187,14 @@ fn record_one(
     out: Out<'_>,
     err: Out<'_>,
 ) -> u8 {
-    let id = match ctx.resolve(wanted) {
+    let id = match ctx.resolve_noting(wanted, err) {
         Ok(id) => id,
         Err(e) => return store_error(err, &e),
     };
-    match ctx.append(&id, vec![ctx.pending(event, at, supersedes)]) {
-        Ok(records) => {
-            for r in records {
-                let _ = writeln!(out, "{}", r.body.id);
-            }
-            OK
+    match ctx.append(&id, vec![ctx.pending(event, at, supersedes)], err) {
+        Ok(done) => {
+            let ids: Vec<String> = done.records.iter().map(|r| r.body.id.clone()).collect();
+            appended(&ids, done.audit_error, out, err)
         }
         Err(e) => journal_error(err, &e),
     }
@@ -377,17 +442,36 @@ pub fn show(ctx: &Ctx, id: Option<&str>, out: Out<'_>, err: Out<'_>) -> u8 {
     OK
 }
 
-/// Prints entries in time order; with `follow`, keeps printing what other writers append.
+/// Warns on `err` about one damaged line.
+fn warn_damage(err: Out<'_>, path: &Path, d: &file::Damage) {
+    let _ = writeln!(err, "warroom: warning: {}:{}: {}", path.display(), d.line, d.reason);
+}
+
+/// Prints entries in time order; with `follow`, keeps printing what other writers append. What can
+/// be read of a damaged journal is printed, and each bad line is named on `err` (exit 1 without
+/// `follow`); lines appended later are checked too, each bad one named once.
 pub fn timeline(ctx: &Ctx, follow: bool, json: bool, out: Out<'_>, err: Out<'_>) -> u8 {
-    let id = match ctx.resolve(None) {
+    let id = match ctx.resolve_noting(None, err) {
         Ok(id) => id,
         Err(e) => return store_error(err, &e),
     };
     let paths = ctx.store.incident(&id);
-    let scan = match file::scan(&paths.file) {
-        Ok(s) => s,
+    let readable = match file::read_all(&paths.file) {
+        Ok(r) => r,
         Err(e) => return journal_error(err, &e),
     };
+    for d in &readable.damage {
+        warn_damage(err, &paths.file, d);
+    }
+    if let Some(torn) = &readable.torn {
+        let _ = writeln!(
+            err,
+            "warroom: warning: {}:{}: torn last record ({}); the next writer cuts it off and keeps it aside",
+            paths.file.display(),
+            torn.line,
+            torn.reason
+        );
+    }
     let print = |records: &[Record], out: Out<'_>| {
         let mut sorted: Vec<&Record> = records.iter().collect();
         if !json {
@@ -405,87 +489,166 @@ pub fn timeline(ctx: &Ctx, follow: bool, json: bool, out: Out<'_>, err: Out<'_>)
         }
         out.flush().is_ok()
     };
-    if !print(&scan.records, out) {
+    if !print(&readable.records, out) {
         return OK;
     }
     if !follow {
-        return OK;
+        return if readable.damage.is_empty() { OK } else { FAILED };
     }
-    let mut offset = scan.valid_len;
+    let mut cursor = readable.cursor;
     loop {
         // A one-shot command following a file: nothing to wait on but time.
         #[allow(clippy::disallowed_methods)]
         std::thread::sleep(crate::journal::service::FOLLOW_EVERY);
-        let Ok(bytes) = std::fs::read(&paths.file) else {
+        let Ok(mut f) = std::fs::File::open(&paths.file) else {
             continue;
         };
-        if bytes.len() as u64 <= offset {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < cursor.offset {
+            let _ = writeln!(
+                err,
+                "warroom: warning: {} is shorter than what was read from it: records were removed from its end",
+                paths.file.display()
+            );
+            if let Ok(again) = file::read_all(&paths.file) {
+                cursor = again.cursor;
+            }
             continue;
         }
-        let new = &bytes[offset as usize..];
-        let complete = new.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let records: Vec<Record> = new[..complete]
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .filter_map(|l| Record::parse(l).ok())
-            .collect();
-        offset += complete as u64;
-        if !print(&records, out) {
+        let mut bytes = Vec::new();
+        if len == cursor.offset
+            || f.seek(SeekFrom::Start(cursor.offset)).is_err()
+            || (&mut f).take(len - cursor.offset).read_to_end(&mut bytes).is_err()
+        {
+            continue;
+        }
+        let batch = cursor.feed(&bytes);
+        for d in &batch.damage {
+            warn_damage(err, &paths.file, d);
+        }
+        if !print(&batch.records, out) {
             return OK;
         }
     }
 }
 
-/// Checks a journal and reports; torn-tail copies left by earlier repairs are listed too.
-fn verify_paths(paths: &JournalPaths, what: &str, out: Out<'_>, err: Out<'_>) -> u8 {
+/// Checks a journal and reports; torn-tail copies left by earlier repairs are listed too. With
+/// `expect_head` (a hash, or a unique prefix of one, recorded outside the journal), also checks
+/// that the record it names is still in the chain: that nothing was cut off the end and the tail
+/// was not edited and sealed again since.
+fn verify_paths(paths: &JournalPaths, what: &str, expect_head: Option<&str>, out: Out<'_>, err: Out<'_>) -> u8 {
     let repaired: Vec<String> = std::fs::read_dir(&paths.dir)
         .map(|d| {
-            d.filter_map(Result::ok)
+            let mut names: Vec<String> = d
+                .filter_map(Result::ok)
                 .filter_map(|e| e.file_name().into_string().ok())
                 .filter(|n| n.starts_with(&format!("{}.torn-", file::JOURNAL_FILE)))
-                .collect()
+                .collect();
+            names.sort();
+            names
         })
         .unwrap_or_default();
-    match file::scan(&paths.file) {
-        Ok(scan) => {
-            let head = scan.records.last().map_or(GENESIS, |r| r.hash.as_str());
-            let _ = writeln!(
-                out,
-                "{what}: {} records, chain and checksums intact, head {head}",
-                scan.records.len()
-            );
-            for r in repaired {
-                let _ = writeln!(
-                    out,
-                    "{what}: a torn tail was cut off earlier and kept in {}",
-                    paths.dir.join(r).display()
-                );
-            }
-            if let Some(torn) = scan.torn {
+    let scan = match file::scan(&paths.file) {
+        Ok(scan) => scan,
+        Err(e) => return journal_error(err, &e),
+    };
+    let head = scan.records.last().map_or(GENESIS, |r| r.hash.as_str());
+    let _ = writeln!(
+        out,
+        "{what}: {} records, chain and checksums intact, head {head}",
+        scan.records.len()
+    );
+    for r in repaired {
+        let _ = writeln!(
+            out,
+            "{what}: a torn tail was cut off earlier and kept in {}",
+            paths.dir.join(r).display()
+        );
+    }
+    let mut code = OK;
+    if let Some(want) = expect_head {
+        let want = want.to_ascii_lowercase();
+        let found: Vec<(usize, &Record)> = scan
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.hash.starts_with(&want))
+            .collect();
+        match found.as_slice() {
+            [] => {
                 let _ = writeln!(
                     err,
-                    "{}:{}: torn last record ({}); the next writer cuts it off and keeps it aside",
-                    paths.file.display(),
-                    torn.line,
-                    torn.reason
+                    "{}: the expected head {want} is not in the journal: records were cut off its end, or it was changed and sealed again",
+                    paths.file.display()
                 );
-                return FAILED;
+                code = FAILED;
             }
-            OK
+            [(i, r)] => {
+                let after = scan.records.len() - i - 1;
+                let _ = writeln!(
+                    out,
+                    "{what}: the expected head {} is record {} (line {}); {after} record{} written after it",
+                    r.hash,
+                    r.body.seq,
+                    i + 1,
+                    if after == 1 { " was" } else { "s were" }
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    err,
+                    "warroom: \"{want}\" is the start of {} record hashes: give more of the head hash",
+                    found.len()
+                );
+                return USAGE;
+            }
         }
-        Err(e) => journal_error(err, &e),
     }
+    if let Some(torn) = scan.torn {
+        let _ = writeln!(
+            err,
+            "{}:{}: torn last record ({}); the next writer cuts it off and keeps it aside",
+            paths.file.display(),
+            torn.line,
+            torn.reason
+        );
+        code = FAILED;
+    }
+    code
 }
 
+/// Checks the open incident's journal (without an open one, the most recent incident's; with
+/// `--incident`, that one's), or with `audit` the audit log.
 pub fn verify(ctx: &Ctx, audit: bool, out: Out<'_>, err: Out<'_>) -> u8 {
+    verify_expecting(ctx, audit, None, out, err)
+}
+
+/// `verify`, also checking that `expect_head` (a record hash recorded elsewhere, e.g. the head an
+/// export printed, or a unique prefix of at least 8 hex digits of it) is still in the chain. The
+/// chain alone cannot show whole records cut off the end, or a tail edited and sealed again: only a
+/// head kept outside the journal can.
+pub fn verify_expecting(ctx: &Ctx, audit: bool, expect_head: Option<&str>, out: Out<'_>, err: Out<'_>) -> u8 {
+    if let Some(want) = expect_head
+        && !((8..=64).contains(&want.len()) && want.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        let _ = writeln!(
+            err,
+            "warroom: --expect-head takes a record hash (64 hex digits) or at least its first 8"
+        );
+        return USAGE;
+    }
     if audit {
-        return verify_paths(&ctx.store.audit(), "audit log", out, err);
+        return verify_paths(&ctx.store.audit(), "audit log", expect_head, out, err);
     }
     let id = match ctx.resolve(None) {
         Ok(id) => id,
+        Err(StoreError::NoOpenIncident) => match ctx.store.most_recent() {
+            Some(id) => id,
+            None => return store_error(err, &StoreError::NoOpenIncident),
+        },
         Err(e) => return store_error(err, &e),
     };
-    verify_paths(&ctx.store.incident(&id), &id, out, err)
+    verify_paths(&ctx.store.incident(&id), &id, expect_head, out, err)
 }
 
 /// Writes a file atomically: a synced temporary beside it, renamed over it, directory synced.

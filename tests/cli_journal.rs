@@ -181,3 +181,207 @@ fn commands_name_what_is_missing() {
     assert_eq!(code, 2);
     assert!(err.contains("--format is md, json, csv or html"), "{err}");
 }
+
+fn journal_file(env: &Env, id: &str) -> PathBuf {
+    env.data().join("incidents").join(id).join("journal.jsonl")
+}
+
+#[test]
+fn a_repair_made_by_a_command_is_told_on_stderr() {
+    let env = Env::new();
+    let id = env
+        .ok(&["incident", "declare", "--title", "torn drill", "--severity", "SEV4"])
+        .trim()
+        .to_string();
+    env.ok(&["note", "first"]);
+    let file = journal_file(&env, &id);
+    let good = std::fs::read(&file).unwrap_or_default();
+    std::fs::write(&file, &good[..good.len() - 15]).unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = env.run(&["note", "second"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim().len(), 26);
+    assert!(
+        err.contains("journal.jsonl:2: cut off a torn last record") && err.contains("journal.jsonl.torn-"),
+        "{err}"
+    );
+    // A damaged complete last line is named, kept, and written after.
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let damaged = text.replacen("second", "secxnd", 1);
+    std::fs::write(&file, &damaged).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = env.run(&["verify"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("journal.jsonl:2: checksum mismatch"), "{err}");
+    let (code, _, err) = env.run(&["note", "third"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("journal.jsonl:2: checksum mismatch"), "{err}");
+    let after = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(after.starts_with(&damaged) && after.lines().count() == 3, "{after}");
+}
+
+#[test]
+fn a_damaged_journal_still_names_its_incident_and_its_bad_line() {
+    let env = Env::new();
+    let id = env
+        .ok(&["incident", "declare", "--title", "damage", "--severity", "SEV3"])
+        .trim()
+        .to_string();
+    for n in 0..3 {
+        env.ok(&["note", &format!("note {n}")]);
+    }
+    let file = journal_file(&env, &id);
+    let good = std::fs::read_to_string(&file).unwrap_or_default();
+    std::fs::write(&file, good.replacen("note 1", "note X", 1)).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = env.run(&["verify"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("journal.jsonl:3: checksum mismatch"), "{err}");
+    let (code, out, err) = env.run(&["note", "still writing"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim().len(), 26);
+    assert!(err.contains("damaged at line 3"), "{err}");
+    let list = env.ok(&["incident", "list"]);
+    assert!(list.contains(&id) && list.contains("damaged at line 3"), "{list}");
+    let show = env.ok(&["incident", "show"]);
+    assert!(show.contains("still writing") && show.contains("note 2"), "{show}");
+    // Even a damaged declaration: verify looks at the most recent incident and names the line.
+    std::fs::write(&file, good.replacen("damage", "damagX", 1)).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = env.run(&["verify"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("journal.jsonl:1:"), "{err}");
+}
+
+#[test]
+fn an_audit_log_that_cannot_be_written_does_not_hide_the_declared_incident() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.data()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(env.data().join("audit"), b"in the way").unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = env.run(&["incident", "declare", "--title", "no audit", "--severity", "SEV3"]);
+    assert_eq!(code, 3, "{err}");
+    let id = out.trim().to_string();
+    assert!(id.ends_with("-no-audit"), "the id is printed: {out:?}");
+    assert!(err.contains("the audit log could not be written"), "{err}");
+    let list = env.ok(&["incident", "list"]);
+    assert!(list.contains(&id), "{list}");
+}
+
+#[test]
+fn timeline_follow_names_damaged_lines_appended_later() {
+    use std::io::BufRead;
+    let env = Env::new();
+    let id = env
+        .ok(&["incident", "declare", "--title", "follow", "--severity", "SEV3"])
+        .trim()
+        .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["timeline", "--follow", "--config"])
+        .arg(&env.config)
+        .env("WARROOM_DATA_DIR", env.data())
+        .env("XDG_CONFIG_HOME", env.dir.path().join("xdg"))
+        .env("USER", "tester")
+        .env_remove("WARROOM_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |text: &str| loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(line) if line.contains(text) => break,
+            Ok(_) => {}
+            Err(e) => panic!("no line with {text:?}: {e}"),
+        }
+    };
+    wait_for("declared");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(journal_file(&env, &id))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::io::Write::write_all(&mut f, b"{\"v\":1,\"broken\":\n").unwrap_or_else(|e| panic!("{e}"));
+    env.ok(&["note", "after the damage"]);
+    wait_for("after the damage");
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("warning:") && err.contains("journal.jsonl:2: not a complete JSON record"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_with_an_expected_head_finds_records_cut_off_or_sealed_again() {
+    use warroom::commands::{Ctx, verify, verify_expecting};
+    use warroom::domain::redact::{RedactionRules, Redactor};
+    use warroom::journal::record::Record;
+    let env = Env::new();
+    let id = env
+        .ok(&["incident", "declare", "--title", "anchor", "--severity", "SEV3"])
+        .trim()
+        .to_string();
+    for n in 0..3 {
+        env.ok(&["note", &format!("note {n}")]);
+    }
+    let ctx = Ctx {
+        store: warroom::journal::store::Store::new(&env.data()),
+        actor: "tester".into(),
+        incident: None,
+        redactor: Redactor::new(RedactionRules::default()),
+        now: chrono::DateTime::UNIX_EPOCH,
+    };
+    let run = |head: Option<&str>| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = match head {
+            None => verify(&ctx, false, &mut out, &mut err),
+            Some(h) => verify_expecting(&ctx, false, Some(h), &mut out, &mut err),
+        };
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    };
+    let file = journal_file(&env, &id);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let records: Vec<Record> = text
+        .lines()
+        .map(|l| Record::parse(l.as_bytes()).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let head = records[3].hash.clone();
+    let (code, out, _) = run(Some(&head));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("is record 4 (line 4); 0 records were written after it"),
+        "{out}"
+    );
+    let (code, out, _) = run(Some(&records[2].hash[..12]));
+    assert_eq!(code, 0, "an earlier head with records written after it is fine");
+    assert!(out.contains("1 record was written after it"), "{out}");
+
+    // The last record cut off whole: the chain alone cannot tell; the head recorded elsewhere can.
+    let cut: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, &cut).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run(None).0, 0);
+    let (code, _, err) = run(Some(&head));
+    assert_eq!(code, 1);
+    assert!(err.contains("is not in the journal"), "{err}");
+
+    // The last record edited and sealed again: the same.
+    let mut edited = records[3].clone();
+    if let warroom::domain::timeline::Event::Note { text, .. } = &mut edited.body.event {
+        *text = "rewritten".into();
+    }
+    edited.body.summary = "rewritten".into();
+    let resealed = edited.body.seal();
+    std::fs::write(&file, format!("{cut}{}", String::from_utf8_lossy(&resealed.to_line())))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(run(None).0, 0);
+    assert_eq!(run(Some(&head)).0, 1);
+    assert_eq!(run(Some("12")).0, 2, "too short a prefix is refused");
+}
