@@ -446,9 +446,47 @@ fn cockpit(cli: &Cli, paths: &Paths, demo: Option<(f64, u64)>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = rt.block_on(run_cockpit(cli, &loaded, demo, &paths.data_dir));
+    // `--incident` takes any unique part of an id, as the other commands do.
+    let incident = match (&cli.incident, demo) {
+        (Some(wanted), None) => match Store::new(&paths.data_dir).resolve(Some(wanted)) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                eprintln!("warroom: --incident {wanted}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    let result = rt.block_on(run_cockpit(cli, &loaded, demo, &paths.data_dir, incident));
     terminal::restore();
     rt.shutdown_timeout(Duration::from_millis(200));
+    let result = match result {
+        Ok((outcome, closed)) => {
+            // What the journal could not write is said after the terminal is restored.
+            let lost = match closed {
+                Some(journal::service::Closed::Held { journal, audit, error }) => {
+                    eprintln!(
+                        "warroom: {journal} timeline entries and {audit} audit entries could not be written: {error}"
+                    );
+                    true
+                }
+                Some(journal::service::Closed::TimedOut) => {
+                    eprintln!("warroom: the journal writer did not finish in time; the latest entries may be missing");
+                    true
+                }
+                Some(journal::service::Closed::Gone) => {
+                    eprintln!("warroom: the journal writer had stopped; the latest entries may be missing");
+                    true
+                }
+                Some(journal::service::Closed::Flushed) | None => false,
+            };
+            match outcome {
+                Ok(Outcome::Quit | Outcome::InputClosed | Outcome::Condition) if lost => return ExitCode::from(1),
+                other => other,
+            }
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(Outcome::Quit | Outcome::InputClosed | Outcome::Condition) => ExitCode::SUCCESS,
         Ok(Outcome::Signal(signal)) => {
@@ -497,8 +535,14 @@ fn teammate_writer(store: Store, redactor: Redactor) -> std::io::Result<std::syn
                         event: e.event,
                         supersedes: e.supersedes,
                     };
+                    let audited = pending.event.is_audited().then(|| pending.clone());
                     if let Err(err) = journal::file::append(&store.incident(&id), &[pending], &redactor) {
                         tracing::warn!(%err, "demo teammate could not write the journal");
+                    }
+                    if let Some(entry) = audited
+                        && let Err(err) = journal::file::append(&store.audit(), &[entry], &redactor)
+                    {
+                        tracing::warn!(%err, "demo teammate could not write the audit log");
                     }
                 }
             }
@@ -506,12 +550,15 @@ fn teammate_writer(store: Store, redactor: Redactor) -> std::io::Result<std::syn
     Ok(tx)
 }
 
+/// Runs the cockpit until it ends, then closes the journal (everything queued is written). The
+/// outer error is a failure to start; the outcome is how the loop ended.
 async fn run_cockpit(
     cli: &Cli,
     loaded: &Loaded,
     demo: Option<(f64, u64)>,
     data_dir: &std::path::Path,
-) -> Result<Outcome, RuntimeError> {
+    incident: Option<String>,
+) -> Result<(Result<Outcome, RuntimeError>, Option<journal::service::Closed>), RuntimeError> {
     terminal::install_panic_hook();
     let mut signals = terminal::signals()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
@@ -535,7 +582,7 @@ async fn run_cockpit(
         None => None,
     };
     let store = Store::new(demo_dir.as_ref().map_or(data_dir, |d| d.path()));
-    let journal = journal::service::start(store.clone(), redactor(loaded), cli.incident.clone(), tx.clone())?;
+    let journal = journal::service::start(store.clone(), redactor(loaded), incident, tx.clone())?;
     let terminal = terminal::enter()?;
     let mut runtime = Runtime::new(state, terminal, time, rx, Box::new(ProcessShell)).with_journal(journal);
     if let Some((sim, speed)) = simulator {
@@ -563,7 +610,13 @@ async fn run_cockpit(
     let mut input = EventStream::new();
     let outcome = runtime.run(&mut input, &mut signals).await;
     runtime.tasks.abort_all();
-    outcome
+    let closed = match runtime.take_journal() {
+        Some(journal) => tokio::task::spawn_blocking(move || journal.close(Duration::from_secs(3)))
+            .await
+            .ok(),
+        None => None,
+    };
+    Ok((outcome, closed))
 }
 
 /// The directory relative paths in the config (token_file, ca_file) are read from.

@@ -141,6 +141,11 @@ impl<B: Backend> Runtime<B> {
         self
     }
 
+    /// Takes the journal service back (to close it once the loop has ended).
+    pub fn take_journal(&mut self) -> Option<JournalHandle> {
+        self.journal.take()
+    }
+
     /// Sends confirmed requests (silences) to `requests` from now on.
     pub fn with_requests(mut self, requests: mpsc::Sender<Request>) -> Self {
         self.requests = Some(requests);

@@ -661,22 +661,7 @@ fn declaration(state: &AppState, severity: IncidentSeverity, title: String, now:
             .filter(|e| matches!(e.event, Event::AlertFired { .. }))
             .map(|e| system(e.occurred_at, e.event)),
     );
-    for d in state
-        .deploys
-        .deploys
-        .iter()
-        .filter(|d| now - d.started_at <= Duration::hours(2))
-    {
-        drafts.push(system(
-            d.finished_at.unwrap_or(d.started_at),
-            Event::DeployObserved {
-                version: d.version.clone(),
-                environment: d.environment.clone(),
-                status: d.status.word().to_string(),
-                rollback: d.kind == crate::domain::deploy::DeployKind::Rollback,
-            },
-        ));
-    }
+    drafts.extend(recent_deploys(state, now, &[]));
     let first_page = firing
         .iter()
         .filter(|a| matches!(a.severity(), Severity::Page | Severity::Critical))
@@ -739,9 +724,23 @@ fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) -> 
             if let Some(text) = notice {
                 state.notify(NoticeLevel::Warn, text, now);
             }
-            // Alerts that fired or ended while no cockpit watched this incident.
-            if state.alerts.via.is_some() && state.incident_open() {
-                return record(alert_drafts(state, now));
+            // Alerts that fired or ended while no cockpit watched this incident, and (for an
+            // incident declared elsewhere) the deploys that led up to it.
+            if state.incident_open() {
+                let mut drafts = if state.alerts.via.is_some() {
+                    alert_drafts(state, now)
+                } else {
+                    Vec::new()
+                };
+                let declared = state.incident.as_ref().map_or(now, Incident::started);
+                let recorded: Vec<&TimelineEntry> = state
+                    .timeline
+                    .entries
+                    .iter()
+                    .filter(|e| e.durability != Durability::MemoryOnly)
+                    .collect();
+                drafts.extend(recent_deploys(state, declared, &recorded));
+                return record(drafts);
             }
         }
         JournalEvent::Failed { error, held } => {
@@ -758,6 +757,30 @@ fn on_journal(state: &mut AppState, event: JournalEvent, now: DateTime<Utc>) -> 
         JournalEvent::Notice(text) => state.notify(NoticeLevel::Warn, text, now),
     }
     Vec::new()
+}
+
+/// The deploys of the two hours before `now` as timeline events, leaving out those `recorded`
+/// already holds (same version, environment and status).
+fn recent_deploys(state: &AppState, now: DateTime<Utc>, recorded: &[&TimelineEntry]) -> Vec<EventDraft> {
+    state
+        .deploys
+        .deploys
+        .iter()
+        .filter(|d| now - d.started_at <= Duration::hours(2))
+        .map(|d| {
+            (
+                d.finished_at.unwrap_or(d.started_at),
+                Event::DeployObserved {
+                    version: d.version.clone(),
+                    environment: d.environment.clone(),
+                    status: d.status.word().to_string(),
+                    rollback: d.kind == crate::domain::deploy::DeployKind::Rollback,
+                },
+            )
+        })
+        .filter(|(_, event)| !recorded.iter().any(|e| &e.event == event))
+        .map(|(at, event)| system(at, event))
+        .collect()
 }
 
 /// The alert events the timeline lacks: against the incident's journal while one is open, else

@@ -152,7 +152,7 @@ pub fn render_form(frame: &mut Frame<'_>, area: Rect, state: &AppState, form: &S
         let sev = a.severity();
         lines.push(Line::from(vec![
             Span::styled(
-                fit(&format!("  {} {}", a.state.symbol(), a.state.word()), 12),
+                fit(&format!("  {} {}", a.state.symbol(), a.state.word()), 13),
                 theme.style(severity_slot(sev)),
             ),
             Span::styled(
