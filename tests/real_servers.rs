@@ -253,8 +253,31 @@ interval = "1s"
     assert_eq!(silence.comment, "cleanup running");
     assert_eq!(silence.created_by, "oncall");
 
-    // Expire it from the silence list (Esc closes the filter first).
-    c.press("esc S x right enter");
+    // Extend it by two hours from the silence list (the confirmation starts on Cancel too).
+    let ends = silence.ends_at;
+    c.press("esc S e");
+    for _ in 0..2 {
+        c.press("backspace");
+    }
+    c.type_text("2h");
+    c.press("enter enter");
+    assert_eq!(c.state().alerts.silences[0].ends_at, ends, "Cancel sent nothing");
+    c.press("e enter right enter");
+    c.until("the silence ends later", |s| {
+        s.alerts.silences.iter().any(|x| {
+            x.state == warroom::domain::silence::SilenceState::Active
+                && x.ends_at > ends + chrono::Duration::minutes(59)
+        })
+    })
+    .await;
+    let listed = http_get(&format!("{}/api/v2/silences", am.url()))
+        .await
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    assert!(listed.contains("cleanup running"), "{listed}");
+
+    // Expire it from the silence list.
+    c.press("x right enter");
     c.until("the disk alert fires again", |s| {
         s.alerts
             .book
@@ -266,10 +289,10 @@ interval = "1s"
     let in_am = am_alerts(&am).await;
     assert!(in_am.iter().all(|a| a.2 == "active"), "{in_am:?}");
 
-    // Both actions are in the audit log, with no incident open.
-    c.until("the audit log holds both actions", |_| {
+    // Every action is in the audit log, with no incident open.
+    c.until("the audit log holds every action", |_| {
         let text = std::fs::read_to_string(dir.path().join("audit/journal.jsonl")).unwrap_or_default();
-        text.contains("silence.created") && text.contains("silence.expired")
+        text.contains("silence.created") && text.contains("silence.extended") && text.contains("silence.expired")
     })
     .await;
 }
