@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use warroom::domain::incident::{IncidentSeverity, IncidentStatus, Milestone, Role};
-use warroom::domain::redact::{RedactionRules, Redactor, sha256_hex};
+use warroom::domain::redact::{RedactionRules, Redactor};
 use warroom::domain::runbook::StepState;
 use warroom::domain::timeline::{Event, SYSTEM_ACTOR};
 use warroom::export::{ExportInput, Format, Profile, audit, render};
@@ -263,7 +263,8 @@ fn journal() -> Vec<Record> {
     let (summary, rules) = Redactor::new(RedactionRules::default()).redact(&secret.summary());
     let redaction = Redaction {
         rules: rules.iter().map(|r| r.to_string()).collect(),
-        original_sha256: sha256_hex(secret.summary().as_bytes()),
+        // As written by earlier versions: the hash stays in the journal, never in an export.
+        original_sha256: Some("eb17e0afea334217c248bd9e2ad64b29e8522d234cfd717653eabee8975e1a8b".into()),
     };
     let redacted = Event::Note {
         text: summary.clone(),
@@ -433,6 +434,13 @@ fn html_internal() {
 fn audit_log() {
     let records = journal();
     let out = audit(&records, t("2026-03-15T00:00:00Z"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r.body.redaction.as_ref().is_some_and(|x| x.original_sha256.is_some())),
+        "the journal holds a record of an earlier version with a hash of its original"
+    );
+    assert!(!out.contains("original_sha256"), "{out}");
     insta::assert_snapshot!(out);
 }
 

@@ -177,7 +177,8 @@ fn secrets_are_redacted_before_the_record_reaches_disk() {
         .clone()
         .unwrap_or_else(|| panic!("redaction recorded"));
     assert_eq!(redaction.rules, ["bearer_token", "email"]);
-    assert_eq!(redaction.original_sha256.len(), 64);
+    assert_eq!(redaction.original_sha256, None, "no hash of what was redacted");
+    assert!(!on_disk.contains("original_sha256"), "{on_disk}");
 }
 
 fn store_with_incident(dir: &Path) -> (Store, String) {
@@ -942,4 +943,75 @@ fn a_damaged_journal_keeps_its_incident_visible_with_its_problem() {
     assert_eq!(entries.len(), 3);
     assert!(notice.is_some_and(|n| n.contains("line 3")));
     drop(handle);
+}
+
+#[test]
+fn records_of_earlier_versions_with_an_original_hash_still_parse_and_verify() {
+    use warroom::journal::record::{Body, Redaction, SCHEMA};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let paths = JournalPaths::in_dir(dir.path());
+    let old = Body {
+        v: SCHEMA,
+        seq: 1,
+        id: note(1).id,
+        incident: Some("test".into()),
+        event: Event::Note {
+            text: "[REDACTED:email] paged".into(),
+            public: false,
+        },
+        occurred_at: at(1),
+        recorded_at: at(1),
+        actor: "alice".into(),
+        summary: "[REDACTED:email] paged".into(),
+        supersedes: None,
+        redaction: Some(Redaction {
+            rules: vec!["email".into()],
+            original_sha256: Some("5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".into()),
+        }),
+        prev_hash: GENESIS.into(),
+    }
+    .seal();
+    let line = old.to_line();
+    assert!(String::from_utf8_lossy(&line).contains(r#""original_sha256":"5e88"#));
+    std::fs::write(&paths.file, &line).unwrap_or_else(|e| panic!("{e}"));
+    let (records, _) = file::append(&paths, &[note(2)], &redactor()).unwrap_or_else(|e| panic!("{e}"));
+    let scan = file::scan(&paths.file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scan.records.len(), 2);
+    assert_eq!(scan.records[0], old);
+    assert_eq!(records[0].body.prev_hash, old.hash);
+}
+
+#[test]
+fn an_event_that_cannot_be_redacted_is_replaced_never_written_as_it_was() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let paths = JournalPaths::in_dir(dir.path());
+    // A count that looks like a card number: redaction makes it a marker string, and the event
+    // no longer fits its type.
+    let card = ["4111", "1111", "1111", "1111"].concat();
+    let mut p = note(1);
+    p.event = Event::SilenceCreated {
+        id: "s1".into(),
+        matchers: "alertname=OdinHighErrorRate".into(),
+        ends_at: at(3600),
+        comment: "maintenance".into(),
+        matched: card.parse().unwrap_or_else(|e| panic!("{e}")),
+    };
+    let (records, _) = file::append(&paths, &[p], &redactor()).unwrap_or_else(|e| panic!("{e}"));
+    let on_disk = std::fs::read_to_string(&paths.file).unwrap_or_default();
+    assert!(!on_disk.contains(&card), "{on_disk}");
+    assert!(
+        !on_disk.contains("alertname=OdinHighErrorRate"),
+        "nothing of the original: {on_disk}"
+    );
+    match &records[0].body.event {
+        Event::Note { text, public } => {
+            assert!(text.contains("silence.created event could not be redacted"), "{text}");
+            assert!(!public);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        records[0].body.redaction.as_ref().map(|r| r.rules.clone()),
+        Some(vec!["card_number".to_string()])
+    );
 }

@@ -1,8 +1,8 @@
 //! Owns the redaction of secrets and PII from text before anything reaches disk: the rule set
 //! (bearer tokens, JWTs, AWS keys, private-key blocks, URL passwords, e-mail and IP addresses, card
-//! numbers, and for the public export profile internal host names and URL query strings), the
-//! visible `[REDACTED:<rule>]` markers that replace matches, and the SHA-256 a record keeps instead
-//! of the original.
+//! numbers, and for the public export profile internal host names and URL query strings), and the
+//! visible `[REDACTED:<rule>]` markers that replace matches. Nothing derived from a redacted value
+//! is kept: a record says only which rules fired.
 //!
 //! Every rule is a regular expression (Rust's `regex`, linear time, so no ReDoS) plus a check in
 //! code for what a regex cannot say: boundaries, the Luhn checksum, a real IPv6 parse, placeholders.
@@ -42,7 +42,6 @@ use std::sync::LazyLock;
 use core::net::Ipv6Addr;
 use regex::Regex;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 pub const BEARER_TOKEN: &str = "bearer_token";
 pub const JWT: &str = "jwt";
@@ -189,11 +188,6 @@ impl Redactor {
         }
         current
     }
-}
-
-/// SHA-256 (lower-case hex) of the given bytes: what a record keeps instead of the original.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1367,18 +1361,6 @@ mod tests {
         let mut clean = json!({"a": ["b", 1, {"c": "d"}]});
         assert!(journal().redact_json(&mut clean).is_empty());
         assert_eq!(clean, json!({"a": ["b", 1, {"c": "d"}]}));
-    }
-
-    #[test]
-    fn sha256_hex_known_vectors() {
-        assert_eq!(
-            sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

@@ -511,31 +511,52 @@ pub struct AppendFailure {
 }
 
 /// Redacts a record's text before it is written: the event's data, its summary and the actor.
-/// Returns the redacted event, summary and actor, and what the redaction did (the rules that fired
-/// and the hash of the original), or `None` when nothing matched.
+/// Returns the redacted event, summary and actor, and which rules fired (`None` when nothing
+/// matched). Fails closed: an event that cannot be rebuilt after redaction is replaced by a note
+/// saying so, never written as it was.
 pub fn redact_event(redactor: &Redactor, event: &Event, actor: &str) -> (Event, String, String, Option<Redaction>) {
-    let original_summary = event.summary();
-    let mut value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
-    let mut rules = match value.get_mut("data") {
-        Some(data) => redactor.redact_json(data),
-        None => Vec::new(),
+    let (mut rules, redacted) = match serde_json::to_value(event) {
+        Ok(mut value) => {
+            let rules = match value.get_mut("data") {
+                Some(data) => redactor.redact_json(data),
+                None => Vec::new(),
+            };
+            let redacted = if rules.is_empty() {
+                Some(event.clone())
+            } else {
+                serde_json::from_value::<Event>(value).ok()
+            };
+            (rules, redacted)
+        }
+        Err(_) => (Vec::new(), None),
     };
-    let redacted: Event = serde_json::from_value(value).unwrap_or_else(|_| event.clone());
+    let redacted = redacted.unwrap_or_else(|| unredactable(event));
+    let changed = &redacted != event;
     let (summary, summary_rules) = redactor.redact(&redacted.summary());
     let (clean_actor, actor_rules) = redactor.redact(actor);
     rules.extend(summary_rules);
     rules.extend(actor_rules);
     rules.sort_unstable();
     rules.dedup();
-    if rules.is_empty() {
-        return (event.clone(), original_summary, actor.to_string(), None);
+    if rules.is_empty() && !changed {
+        return (redacted, summary, clean_actor, None);
     }
-    let original = serde_json::json!({ "summary": original_summary, "actor": actor, "event": event });
     let redaction = Redaction {
         rules: rules.into_iter().map(str::to_string).collect(),
-        original_sha256: crate::domain::redact::sha256_hex(&serde_json::to_vec(&original).unwrap_or_default()),
+        original_sha256: None,
     };
     (redacted, summary, clean_actor, Some(redaction))
+}
+
+/// What is written instead of an event that could not be redacted.
+fn unredactable(event: &Event) -> Event {
+    Event::Note {
+        text: format!(
+            "[REDACTED: a {} event could not be redacted, so it was not recorded]",
+            event.kind()
+        ),
+        public: false,
+    }
 }
 
 /// Redacts and seals one pending record as number `seq` after the record hashed `prev`.

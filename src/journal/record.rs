@@ -15,13 +15,17 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Longest line accepted when reading (a record is normally well under 4 KiB).
 pub const MAX_LINE: usize = 1 << 20;
 
-/// What redaction did to a record before it was written.
+/// What redaction did to a record before it was written: only which rules fired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redaction {
     /// The rules that fired, e.g. `["email", "ip_address"]`.
     pub rules: Vec<String>,
-    /// SHA-256 of the record's summary and data before redaction (never the original itself).
-    pub original_sha256: String,
+    /// Written by earlier versions only: an unsalted SHA-256 of the original text, which lets a
+    /// short secret (an IP address, a card number, an e-mail address) be recovered by brute force.
+    /// No longer written; read so that old records still parse and verify (their hash covers the
+    /// bytes as written), and never copied into an export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_sha256: Option<String>,
 }
 
 /// Everything in a record that the hash covers.
