@@ -589,3 +589,80 @@ fn formats_and_profiles_parse() {
     assert_eq!(Profile::parse("public"), Some(Profile::Public));
     assert_eq!(Profile::parse("everyone"), None);
 }
+
+#[test]
+fn the_public_export_never_shows_an_id_made_from_a_title_naming_hosts_and_people() {
+    let title = "db7.corp outage after bob deploy";
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let id = warroom::journal::store::Store::new(dir.path())
+        .reserve_id(title, t("2026-03-14T23:50:00Z"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(id, "20260314-2350-db7-corp-outage-after-bob-deploy");
+    let mut j = Journal::new();
+    j.add(
+        "2026-03-14T23:50:00Z",
+        None,
+        "alice",
+        Event::IncidentDeclared {
+            title: title.into(),
+            severity: IncidentSeverity::Sev2,
+            commander: Some("alice".into()),
+        },
+        None,
+    );
+    j.add(
+        "2026-03-14T23:52:00Z",
+        None,
+        "bob",
+        Event::Note {
+            text: "rolling back".into(),
+            public: true,
+        },
+        None,
+    );
+    let render = |format, profile| {
+        warroom::export::render(
+            &ExportInput {
+                incident_id: &id,
+                records: &j.records,
+                version: VERSION,
+            },
+            format,
+            profile,
+        )
+    };
+    for format in [Format::Markdown, Format::Json, Format::Csv, Format::Html] {
+        let out = render(format, Profile::Public).to_lowercase();
+        for leak in ["db7", "bob", "corp-outage", "outage-after", "bob-deploy"] {
+            assert!(
+                !out.contains(leak),
+                "{format:?} public export contains {leak:?}:\n{out}"
+            );
+        }
+    }
+    let md = render(Format::Markdown, Profile::Public);
+    let public_id = md
+        .lines()
+        .find_map(|l| l.strip_prefix("incident_id: "))
+        .unwrap_or_else(|| panic!("{md}"))
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        public_id.starts_with("20260314-2350-") && public_id.len() == 22,
+        "{public_id}"
+    );
+    assert_eq!(
+        public_id,
+        render(Format::Markdown, Profile::Public)
+            .lines()
+            .find_map(|l| l.strip_prefix("incident_id: "))
+            .unwrap_or_default()
+            .trim_matches('"'),
+        "stable"
+    );
+    let html = render(Format::Html, Profile::Public);
+    let head = html.split("</title>").next().unwrap_or_default();
+    assert!(head.contains(&public_id), "{head}");
+    // The internal export keeps the id as it is.
+    assert!(render(Format::Markdown, Profile::Internal).contains(&id));
+}

@@ -324,7 +324,10 @@ impl View {
 
         View {
             profile,
-            incident_id: one_line(input.incident_id),
+            incident_id: match profile {
+                Profile::Internal => one_line(input.incident_id),
+                Profile::Public => public_id(input.incident_id),
+            },
             version: one_line(input.version),
             head_hash: records.last().map_or_else(|| GENESIS.to_string(), |r| r.hash.clone()),
             record_count: records.len(),
@@ -364,6 +367,24 @@ impl View {
 
     pub fn duration(&self, name: &str) -> Option<Duration> {
         self.durations.iter().find(|(n, _)| *n == name).and_then(|(_, d)| *d)
+    }
+}
+
+/// The incident id as the public profile shows it. An id carries a slug of the title, which may
+/// name hosts and people ("db7.corp outage after bob deploy"); the public id keeps only the
+/// declaration time (`YYYYMMDD-HHMM`) and the first 8 hex digits of the SHA-256 of the whole id, so
+/// it stays stable and tells incidents apart without saying anything the title said.
+pub(crate) fn public_id(id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(id.as_bytes()));
+    let bytes = id.as_bytes();
+    let dated = bytes.len() >= 13
+        && bytes[..8].iter().all(u8::is_ascii_digit)
+        && bytes[8] == b'-'
+        && bytes[9..13].iter().all(u8::is_ascii_digit);
+    match dated {
+        true => format!("{}-{}", &id[..13], &hash[..8]),
+        false => format!("incident-{}", &hash[..8]),
     }
 }
 
