@@ -45,6 +45,11 @@ fn planted() -> Vec<(&'static str, String, Vec<String>)> {
             vec!["Tr0ub4dor&3".into()],
         ),
         (
+            "url_password",
+            "postgres://svc:Kx9/q2Lm@db.example.net/app".into(),
+            vec!["Kx9/q2Lm".into(), "q2Lm".into()],
+        ),
+        (
             "email",
             "oncall.lead+pager@example.org".into(),
             vec!["oncall.lead".into(), "pager@example.org".into()],

@@ -9,6 +9,10 @@
 //! Rules run in a fixed order, each over the output of the previous one, so a marker never gets
 //! re-matched and redacting already-redacted text changes nothing. Decisions on ambiguous cases:
 //!
+//! * A URL password may hold `/` and `@` unencoded: it runs to the last `@` that has no `/` between
+//!   it and the `@` before it (`u:pa/ss@host/x`, `u:p@ss@host/x`). What sits before the first `/`
+//!   being all digits reads as a port and a path (`host:8080/users/a@b`), so such a password
+//!   (`u:12/34@host`) is missed.
 //! * `user@host:path` (scp-style ssh remotes such as `git@github.com:org/repo.git`, also
 //!   `user@host:port`) and URL userinfo without a password (`ssh://git@host/…`, `https://ci@host/`)
 //!   are logins, not e-mail addresses, and are left alone; `mailto:` addresses are e-mail.
@@ -310,14 +314,13 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         Rule::new(
             URL_PASSWORD,
-            // The password runs to the last `@` before the path, so an unencoded `@` in it is covered.
-            r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@\[\]]*:([^\s/?#]+)@",
+            // The password may hold `/` and `@`: it runs to the last `@` that has no `/` between it
+            // and the `@` before (a `/` after an `@` is in the path). The check tells a password
+            // from `host:port/path…@…`.
+            r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@\[\]]*:([^\s?#@]*(?:@[^\s?#@/]*)*)@",
             1,
             |t| t.contains("://"),
-            |h, out| {
-                let pw = h.secret_str();
-                out.extend(h.secret_if(pw != marker(URL_PASSWORD) && !is_placeholder(pw)));
-            },
+            check_url_password,
         ),
         Rule::new(
             URL_QUERY,
@@ -439,6 +442,33 @@ fn is_placeholder(s: &str) -> bool {
     (s.starts_with("${") && s.ends_with('}'))
         || s.strip_prefix('$').is_some_and(var)
         || (s.starts_with('<') && s.ends_with('>'))
+}
+
+/// The password of a `scheme://user:password@` match: not a port and path (`host:8080/a@b`), not a
+/// marker or placeholder; and when the match spans another URL (`http://a:1/x,postgres://u:p@h`),
+/// that URL's password.
+fn check_url_password(h: &Hit<'_>, out: &mut Vec<Range<usize>>) {
+    let mut start = h.secret.start;
+    let end = h.secret.end;
+    if let Some(i) = h.text[start..end].rfind("://") {
+        let after = start + i + 3;
+        let Some(colon) = h.text[after..end].find(':') else {
+            return;
+        };
+        if h.text[after..after + colon].contains(['/', '?', '#', '@', '[', ']']) {
+            return;
+        }
+        start = after + colon + 1;
+    }
+    let pw = &h.text[start..end];
+    if let Some(slash) = pw.find('/')
+        && pw[..slash].bytes().all(|b| b.is_ascii_digit())
+    {
+        return;
+    }
+    if pw != marker(URL_PASSWORD) && !is_placeholder(pw) {
+        out.push(start..end);
+    }
 }
 
 fn check_email(h: &Hit<'_>) -> Option<Range<usize>> {
@@ -973,7 +1003,23 @@ mod tests {
             "DATABASE_URL=mysql://root:[REDACTED:url_password]@[REDACTED:ip_address]/prod"
         );
 
+        // A `/` in the password: all of it goes, and the host is no e-mail address.
+        let out = tp(
+            &r,
+            URL_PASSWORD,
+            "postgres://u:pa/ss@db.example.com/x",
+            &["pa/ss", "ss@"],
+        );
+        assert_eq!(out, "postgres://u:[REDACTED:url_password]@db.example.com/x");
+        let out = tp(&r, URL_PASSWORD, "postgres://u:pa/ss@host/x", &["pa/ss"]);
+        assert_eq!(out, "postgres://u:[REDACTED:url_password]@host/x");
+        let out = tp(&r, URL_PASSWORD, "amqp://svc:a/b@c@mq:5672/vh", &["a/b@c"]);
+        assert_eq!(out, "amqp://svc:[REDACTED:url_password]@mq:5672/vh");
+        // A URL glued to another: the second one's password.
+        let out = tp(&r, URL_PASSWORD, "http://a:1/x,postgres://u:s3cr3t@db/app", &["s3cr3t"]);
+        assert_eq!(out, "http://a:1/x,postgres://u:[REDACTED:url_password]@db/app");
         fp(&r, URL_PASSWORD, "https://example.com:8443/path");
+        fp(&r, URL_PASSWORD, "http://host:8080/users/alice@2x/x");
         fp(&r, URL_PASSWORD, "ssh://git@github.com/org/repo");
         fp(&r, URL_PASSWORD, "postgres://user:${DB_PASSWORD}@db/app");
         fp(&r, URL_PASSWORD, "http://user:****@proxy:3128");
