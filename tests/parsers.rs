@@ -21,7 +21,7 @@ use warroom::sources::alertmanager::{self, PostableSilence, SilenceError, Silenc
 use warroom::sources::http::{Endpoint, HttpPolicy, Response};
 use warroom::sources::prometheus::{self, PromError, QueryData, Sample};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/servers");
 
 /// Hang guard for the replayed requests (they answer in milliseconds).
 const LIMIT: Duration = Duration::from_secs(30);
