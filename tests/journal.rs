@@ -621,6 +621,16 @@ fn a_write_cut_short_is_never_reported_durable_until_written_again() {
         unreachable!()
     };
     assert_eq!(*held, 4);
+    // Opening the incident again reads the held records back, but they are not durable yet.
+    handle.open(Some(id.clone()));
+    let reopened = collect_until(&mut rx, "the reopened incident", opened);
+    let Some(Msg::Journal(JournalEvent::Opened { entries, .. })) = reopened.last() else {
+        unreachable!()
+    };
+    let ours: Vec<&warroom::domain::timeline::TimelineEntry> = entries.iter().filter(|e| ids.contains(&e.id)).collect();
+    assert_eq!(ours.len(), 1, "the first record is complete in the file");
+    assert!(ours.iter().all(|e| e.durability == Durability::Pending), "{ours:?}");
+    msgs.extend(reopened);
     let early: Vec<String> = recorded_ids(&msgs).into_iter().filter(|i| ids.contains(i)).collect();
     assert!(early.is_empty(), "reported durable while held: {early:?}");
     let on_disk = std::fs::read(&paths.file).unwrap_or_default();

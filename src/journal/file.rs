@@ -171,6 +171,9 @@ impl Cursor {
     /// cuts them off.
     pub fn feed(&mut self, bytes: &[u8]) -> Batch {
         let mut batch = Batch::default();
+        // The record of this batch the chain continues from, if any (its hash is only copied out
+        // at the end: a million-line scan makes no copy per line).
+        let mut last: Option<usize> = None;
         let mut pos = 0;
         while pos < bytes.len() {
             let rest = &bytes[pos..];
@@ -194,17 +197,22 @@ impl Cursor {
             };
             match parsed {
                 Ok(record) => {
-                    if let Some(reason) = self.chain_problem(&record) {
+                    let want = match last {
+                        Some(i) => Some((batch.records[i].body.seq + 1, batch.records[i].hash.as_str())),
+                        None => match &self.head {
+                            Head::Genesis => Some((1, GENESIS)),
+                            Head::Known { seq, hash } => Some((seq + 1, hash.as_str())),
+                            Head::Unknown => None,
+                        },
+                    };
+                    if let Some(reason) = want.and_then(|(seq, prev)| chain_problem(&record, seq, prev)) {
                         batch.damage.push(Damage {
                             line: self.line,
                             reason,
                         });
                     }
-                    self.head = Head::Known {
-                        seq: record.body.seq,
-                        hash: record.hash.clone(),
-                    };
                     batch.records.push(record);
+                    last = Some(batch.records.len() - 1);
                 }
                 Err(reason) => {
                     batch.damage.push(Damage {
@@ -212,32 +220,35 @@ impl Cursor {
                         reason,
                     });
                     self.head = Head::Unknown;
+                    last = None;
                 }
             }
         }
+        if let Some(i) = last {
+            self.head = Head::Known {
+                seq: batch.records[i].body.seq,
+                hash: batch.records[i].hash.clone(),
+            };
+        }
         batch
     }
+}
 
-    fn chain_problem(&self, record: &Record) -> Option<String> {
-        let (want_seq, want_prev) = match &self.head {
-            Head::Genesis => (1, GENESIS),
-            Head::Known { seq, hash } => (seq + 1, hash.as_str()),
-            Head::Unknown => return None,
-        };
-        if record.body.prev_hash != want_prev {
-            return Some(
-                "chain broken: prev_hash is not the previous record's hash (a record was removed, reordered or inserted)"
-                    .into(),
-            );
-        }
-        if record.body.seq != want_seq {
-            return Some(format!(
-                "sequence broken: seq {} where {want_seq} was expected",
-                record.body.seq
-            ));
-        }
-        None
+/// Why `record` does not continue the chain where record `want_seq` after hash `want_prev` was due.
+fn chain_problem(record: &Record, want_seq: u64, want_prev: &str) -> Option<String> {
+    if record.body.prev_hash != want_prev {
+        return Some(
+            "chain broken: prev_hash is not the previous record's hash (a record was removed, reordered or inserted)"
+                .into(),
+        );
     }
+    if record.body.seq != want_seq {
+        return Some(format!(
+            "sequence broken: seq {} where {want_seq} was expected",
+            record.body.seq
+        ));
+    }
+    None
 }
 
 /// A whole journal read leniently: every complete line that is a valid record (also after damage,

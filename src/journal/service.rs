@@ -5,7 +5,8 @@
 //! memory and retries, writing them again from memory rather than trusting a failed sync. It
 //! follows the incident's file so entries written by other processes appear within a second
 //! (checking each line, and telling about damage once per bad line), and while no incident is open
-//! (or the one followed is resolved) it looks for one declared elsewhere. `close` flushes and stops.
+//! (or the one followed is resolved) it looks for one declared elsewhere since. `close` flushes and
+//! stops.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom};
@@ -22,7 +23,7 @@ use super::store::Store;
 use crate::app::msg::{JournalEvent, Msg};
 use crate::domain::incident::Incident;
 use crate::domain::redact::Redactor;
-use crate::domain::timeline::{Event, TimelineEntry};
+use crate::domain::timeline::{Durability, Event, TimelineEntry};
 
 /// Longest a submitted entry waits for others to share its sync.
 pub const GROUP_WINDOW: Duration = Duration::from_millis(50);
@@ -30,7 +31,8 @@ pub const GROUP_WINDOW: Duration = Duration::from_millis(50);
 pub const GROUP_MAX: usize = 64;
 /// How often the followed file is checked for other writers' entries.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(250);
-/// How often, with no open incident followed, the store is checked for one declared elsewhere.
+/// How often, with no open incident followed, the store is checked for one declared elsewhere
+/// (after the one followed, if any).
 const DISCOVER_EVERY: Duration = Duration::from_secs(1);
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -395,10 +397,13 @@ impl Service {
         }
         let paths = self.store.incident(&id);
         let mut notices = Vec::new();
+        // A torn tail that is this process's own failed write is left to the retry, which drops it.
+        let own_write_torn = self.journal.resume.is_some()
+            && self.journal.queue.first().and_then(|p| p.incident.as_deref()) == Some(id.as_str());
         let readable = match file::read_all(&paths.file) {
             // Cut a torn tail off only under the lock, after reading the file again under it: a
             // writer may have completed the record (or cut it off and appended) meanwhile.
-            Ok(r) if r.torn.is_some() => match file::repair_tail(&paths) {
+            Ok(r) if r.torn.is_some() && !own_write_torn => match file::repair_tail(&paths) {
                 Ok((again, repaired)) => {
                     if let Some(rep) = repaired {
                         notices.push(format!(
@@ -428,7 +433,20 @@ impl Service {
                 d.line, d.reason
             ));
         }
-        let entries: Vec<TimelineEntry> = readable.records.iter().map(Record::entry).collect();
+        // What this process holds (written in part before a failure) is not durable, even if read.
+        let held: BTreeSet<&str> = self.journal.queue.iter().map(|p| p.id.as_str()).collect();
+        let entries: Vec<TimelineEntry> = readable
+            .records
+            .iter()
+            .map(|r| TimelineEntry {
+                durability: if held.contains(r.body.id.as_str()) {
+                    Durability::Pending
+                } else {
+                    Durability::Durable
+                },
+                ..r.entry()
+            })
+            .collect();
         let mut followed = Followed::new(id.clone(), paths, readable.cursor.clone());
         followed.inode = std::fs::metadata(&followed.paths.file).map(|m| m.ino()).unwrap_or(0);
         followed.track(&readable.records);
@@ -588,8 +606,10 @@ impl Service {
         }
         if self.followed.as_ref().is_none_or(|f| !f.open) && self.last_discover.elapsed() >= DISCOVER_EVERY {
             self.last_discover = Instant::now();
+            // Only an incident declared after the one followed (ids sort by declaration time): a
+            // stale open incident from last week is not jumped to.
             if let Some(id) = self.store.active()
-                && self.followed.as_ref().is_none_or(|f| f.id != id)
+                && self.followed.as_ref().is_none_or(|f| id > f.id)
             {
                 self.flush_journal();
                 self.open(Some(id));
