@@ -1,6 +1,7 @@
 //! Journal benchmarks (criterion): group-committed append throughput, a single note from call to
 //! durable, and `verify` (a full scan) over one million records.
-//! Run: `cargo bench --bench journal`; figures go to docs/performance.md.
+//! Run: `cargo bench --bench journal` (`-- "typed note"` for the service figure alone); figures go
+//! to docs/performance.md.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -135,10 +136,14 @@ fn typed_note(c: &mut Criterion) {
                 public: false,
             };
             note.actor = "alice".into();
+            let id = note.id.clone();
             handle.submit(vec![note]);
+            // Until this very note is reported durable (not any earlier report still in flight).
             loop {
-                if let Some(Msg::Recorded(_)) = rx.blocking_recv() {
-                    break;
+                match rx.blocking_recv() {
+                    Some(Msg::Recorded(entries)) if entries.iter().any(|e| e.id == id) => break,
+                    Some(_) => {}
+                    None => panic!("the journal service stopped"),
                 }
             }
         })
