@@ -82,6 +82,11 @@ pub enum Command {
         /// Check the audit log instead of an incident.
         #[arg(long)]
         audit: bool,
+        /// A head hash recorded elsewhere (exports print it), or a unique prefix of at least 8
+        /// hex digits: exit 1 if that record is no longer in the chain (records cut off the end,
+        /// or the tail sealed again after an edit).
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
     },
     /// Export the incident (or the audit log) for the review.
     Export {

@@ -93,7 +93,9 @@ fn journal_command(cli: &Cli, paths: &Paths) -> ExitCode {
         },
         Some(Command::Note { public, text }) => commands::note(&ctx, &text.join(" "), *public, &mut out, &mut err),
         Some(Command::Timeline { follow, json }) => commands::timeline(&ctx, *follow, *json, &mut out, &mut err),
-        Some(Command::Verify { audit }) => commands::verify(&ctx, *audit, &mut out, &mut err),
+        Some(Command::Verify { audit, expect_head }) => {
+            commands::verify_expecting(&ctx, *audit, expect_head.as_deref(), &mut out, &mut err)
+        }
         Some(Command::Export {
             format,
             profile,

@@ -385,3 +385,34 @@ fn verify_with_an_expected_head_finds_records_cut_off_or_sealed_again() {
     assert_eq!(run(Some(&head)).0, 1);
     assert_eq!(run(Some("12")).0, 2, "too short a prefix is refused");
 }
+
+#[test]
+fn verify_expect_head_on_the_command_line() {
+    let env = Env::new();
+    let id = env
+        .ok(&["incident", "declare", "--title", "anchor", "--severity", "SEV3"])
+        .trim()
+        .to_string();
+    env.ok(&["note", "first"]);
+    env.ok(&["note", "second"]);
+    let export: serde_json::Value =
+        serde_json::from_str(&env.ok(&["export", "--format", "json"])).unwrap_or_else(|e| panic!("{e}"));
+    let head = export["head_hash"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no head_hash: {export}"))
+        .to_string();
+    assert_eq!(env.run(&["verify", "--expect-head", &head]).0, 0);
+    assert_eq!(
+        env.run(&["verify", "--expect-head", "abc"]).0,
+        2,
+        "a prefix under 8 digits"
+    );
+    // The last note cut off whole: the chain still verifies, the recorded head does not.
+    let file = journal_file(&env, &id);
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let kept: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, kept).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.run(&["verify"]).0, 0);
+    let (code, _, err) = env.run(&["verify", "--expect-head", &head[..16]]);
+    assert_eq!(code, 1, "{err}");
+}

@@ -3,8 +3,6 @@
 //! inputs stay fast (the regex engine is linear-time); 10,000 short lines are cheap.
 //! Secrets are assembled at run time so that secret scanners do not flag this file.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 use warroom::domain::redact::{RULE_NAMES, RedactionRules, Redactor, marker};
 
@@ -148,7 +146,6 @@ fn ten_thousand_short_lines() {
             _ => format!("plain log line number {i} with nothing secret in it"),
         })
         .collect();
-    let started = Instant::now();
     let mut redacted = 0;
     for line in &lines {
         let (out, fired) = redactor.redact(line);
@@ -160,8 +157,6 @@ fn ten_thousand_short_lines() {
         }
     }
     assert_eq!(redacted, 5_000);
-    // Generous: a debug build does this in well under a second.
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
 #[test]
@@ -182,15 +177,10 @@ fn adversarial_inputs_stay_linear() {
         "ip:".repeat(200_000),
         "https://".repeat(50_000),
     ];
+    // The regex engine is linear by construction; what is checked here is that these inputs
+    // finish at all and come out no bigger (speed is for `cargo bench`, never a test).
     for input in &inputs {
-        let started = Instant::now();
         let (out, _) = redactor.redact(input);
-        assert!(out.len() <= input.len() + 64);
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{:?} on {:?}…",
-            started.elapsed(),
-            &input[..16]
-        );
+        assert!(out.len() <= input.len() + 64, "{:?}…", &input[..16]);
     }
 }
