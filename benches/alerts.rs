@@ -83,6 +83,37 @@ fn body(n: usize, shift: i64) -> Vec<u8> {
 
 const N: usize = 10_000;
 
+/// One run of each stage, timed, for the breakdown in docs/performance.md.
+fn stages(body: &[u8]) {
+    let response = Response {
+        status: 200,
+        body: body.to_vec(),
+    };
+    let t = std::time::Instant::now();
+    let parsed = parse_alerts(&response).unwrap_or_default();
+    let parse = t.elapsed();
+    let second = parse_alerts(&response).unwrap_or_default();
+    let t = std::time::Instant::now();
+    let merged_two = merge(vec![parsed.clone(), second]);
+    let merge_two = t.elapsed();
+    let t = std::time::Instant::now();
+    let merged = merge(vec![parsed]);
+    let merge_one = t.elapsed();
+    let mut book = warroom::domain::alert::AlertBook::default();
+    let t = std::time::Instant::now();
+    book.apply_snapshot(merged, start());
+    let apply = t.elapsed();
+    let all: Vec<usize> = (0..book.alerts().len()).collect();
+    let t = std::time::Instant::now();
+    let groups = warroom::domain::alert::group(book.alerts(), &all, &["alertname".into(), "service".into()]);
+    let grouping = t.elapsed();
+    println!(
+        "stages (one run): parse {parse:?}, merge of one member {merge_one:?}, merge of two {merge_two:?} ({} alerts), book {apply:?}, grouping {grouping:?} ({} groups)",
+        merged_two.len(),
+        groups.len()
+    );
+}
+
 fn pane_from(bodies: &[Vec<u8>]) -> AlertsPane {
     let members = bodies
         .iter()
@@ -115,30 +146,7 @@ fn bench(c: &mut Criterion) {
         pane.rows().len()
     );
     drop(pane);
-    {
-        let t = std::time::Instant::now();
-        let parsed = parse_alerts(&Response {
-            status: 200,
-            body: one.clone(),
-        })
-        .unwrap_or_default();
-        let t1 = t.elapsed();
-        let merged = merge(vec![parsed]);
-        let t2 = t.elapsed();
-        let mut book = warroom::domain::alert::AlertBook::default();
-        book.apply_snapshot(merged, start());
-        let t3 = t.elapsed();
-        let all: Vec<usize> = (0..book.alerts().len()).collect();
-        let g = warroom::domain::alert::group(book.alerts(), &all, &["alertname".to_string(), "service".to_string()]);
-        let t4 = t.elapsed();
-        println!(
-            "PROFILE parse {t1:?} merge {:?} book {:?} group {:?} ({})",
-            t2 - t1,
-            t3 - t2,
-            t4 - t3,
-            g.len()
-        );
-    }
+    stages(&one);
 
     c.bench_function("parse 10k alerts into pane rows", |b| {
         b.iter(|| pane_from(std::slice::from_ref(&one)))

@@ -46,6 +46,22 @@ pub fn sanitize(input: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether `input` is already inert on one line: nothing `sanitize` or `one_line` would change.
+pub fn is_inert_line(input: &str) -> bool {
+    input.len() <= MAX_LINE_BYTES
+        && !input.chars().any(|ch| {
+            matches!(ch,
+                '\u{0}'..='\u{1f}'
+                | '\u{7f}'..='\u{9f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{061c}'
+                | '\u{feff}')
+        })
+}
+
 /// Sanitises and also flattens newlines, for one-line fields (labels, summaries, titles).
 pub fn one_line(input: &str) -> String {
     sanitize(input).replace(['␊', '␍'], " ")
@@ -54,6 +70,15 @@ pub fn one_line(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inert_lines_are_recognised() {
+        assert!(is_inert_line("● FIRING ◆ PAGE 日本"));
+        for bad in ["a\x1b[2J", "tab\there", "line\nbreak", "\u{202e}rtl", "\u{9b}csi", "zw\u{200b}"] {
+            assert!(!is_inert_line(bad), "{bad:?}");
+            assert_ne!(one_line(bad), bad);
+        }
+    }
 
     #[test]
     fn plain_ascii_is_borrowed() {

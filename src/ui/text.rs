@@ -15,7 +15,7 @@ pub fn fit(text: &str, width: usize) -> String {
 /// and cut to at most `width` columns, ending in "…" when cut. Every cell the panes draw passes
 /// through here, so text from a server can never reach the terminal as a control sequence.
 pub fn truncate(text: &str, width: usize) -> String {
-    let clean: std::borrow::Cow<'_, str> = if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    let clean: std::borrow::Cow<'_, str> = if crate::domain::sanitize::is_inert_line(text) {
         std::borrow::Cow::Borrowed(text)
     } else {
         std::borrow::Cow::Owned(crate::domain::sanitize::one_line(text))
