@@ -637,6 +637,7 @@ fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources
     state.runbook.library = loaded.runbooks.clone();
     state.alerts.set_group_by(loaded.config.alerts.group_by.clone());
     let c = &loaded.config;
+    state.slos.not_computed = c.slo.iter().map(|s| s.name.clone()).collect();
     let live = warroom::sources::live::build(c, &config_dir(loaded), &env, &mut state);
     let not_yet = || SourceHealth::Disabled {
         reason: "polling not implemented in this version".into(),

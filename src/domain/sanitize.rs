@@ -74,7 +74,14 @@ mod tests {
     #[test]
     fn inert_lines_are_recognised() {
         assert!(is_inert_line("● FIRING ◆ PAGE 日本"));
-        for bad in ["a\x1b[2J", "tab\there", "line\nbreak", "\u{202e}rtl", "\u{9b}csi", "zw\u{200b}"] {
+        for bad in [
+            "a\x1b[2J",
+            "tab\there",
+            "line\nbreak",
+            "\u{202e}rtl",
+            "\u{9b}csi",
+            "zw\u{200b}",
+        ] {
             assert!(!is_inert_line(bad), "{bad:?}");
             assert_ne!(one_line(bad), bad);
         }

@@ -7,6 +7,8 @@ use crate::domain::slo::{SloReport, SloState};
 pub struct SlosPane {
     pub reports: Vec<SloReport>,
     pub list: ListView,
+    /// Configured SLOs that no source computes yet (said instead of "none configured").
+    pub not_computed: Vec<String>,
 }
 
 impl SlosPane {

@@ -53,9 +53,9 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let show_thresholds = ctx.width >= 80;
     let spark_w = ctx
         .width
-        .saturating_sub(1 + 9 + name_w + 10 + if show_thresholds { 20 } else { 0 } + 2);
+        .saturating_sub(1 + 10 + name_w + 10 + if show_thresholds { 20 } else { 0 } + 2);
     let mut out = vec![ctx.header(format!(
-        " {:<9}{:<name_w$} {:>9}{}  LAST HOUR",
+        " {:<10}{:<name_w$} {:>9}{}  LAST HOUR",
         "LEVEL",
         "SIGNAL",
         "VALUE",
@@ -74,7 +74,7 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         let slot = level_slot(level);
         let mut spans = vec![
             Span::styled(
-                fit(&format!("{} {}", level.symbol(), reading.state_word()), 9),
+                fit(&format!("{} {}", level.symbol(), reading.state_word()), 10),
                 theme.style(slot),
             ),
             Span::styled(fit(&reading.spec.name, name_w), theme.style(Slot::Text)),

@@ -57,6 +57,12 @@ fn lines_per_slo(height: usize, count: usize) -> usize {
 pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let state = ctx.state;
     let rows = state.slos.visible_rows();
+    if rows.is_empty() && state.slos.reports.is_empty() && !state.slos.not_computed.is_empty() {
+        return ctx.empty(&format!(
+            "{} configured; burn from Prometheus is not computed in this version",
+            state.slos.not_computed.join(", ")
+        ));
+    }
     if rows.is_empty() {
         return ctx.empty(crate::ui::chrome::empty_message(
             state,
