@@ -56,6 +56,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every SLO's burn rates, budget, time to exhaustion and state, and the release gate. Exit 0
+    /// gate open, 1 gate closed (a budget exhausted, or burning at the paging rate), 2 cannot tell.
+    Slo {
+        /// One JSON document (the same data) for scripts and release pipelines.
+        #[arg(long)]
+        json: bool,
+        /// Evaluate as of this time (RFC 3339, or HH:MM[:SS] today in UTC) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Declare, list, show and change incidents.
     #[command(subcommand)]
     Incident(IncidentCommand),

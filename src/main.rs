@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Some(Command::Paths) => print_paths(&paths),
         Some(Command::Check { offline }) => check(&cli, &paths, *offline),
         Some(Command::Status { json }) => status(&cli, &paths, *json),
+        Some(Command::Slo { json, at }) => slo(&cli, &paths, *json, at.as_deref()),
         Some(Command::Demo { speed, seed }) => cockpit(&cli, &paths, Some((*speed, *seed))),
         None => cockpit(&cli, &paths, None),
         Some(_) => journal_command(&cli, &paths),
@@ -276,6 +277,52 @@ fn status(cli: &Cli, paths: &Paths, json: bool) -> ExitCode {
         }
     } else {
         print!("{}", warroom::status::text(&report, now));
+    }
+    ExitCode::from(report.exit_code)
+}
+
+/// `warroom slo`: every SLO evaluated once, as of now or `--at`.
+fn slo(cli: &Cli, paths: &Paths, json: bool, at: Option<&str>) -> ExitCode {
+    use warroom::slo_report::{self, EXIT_UNKNOWN};
+    let loaded = match load_config(cli, paths) {
+        Ok(l) => l,
+        Err(problems) => {
+            report(&problems);
+            return ExitCode::from(EXIT_UNKNOWN);
+        }
+    };
+    let now = TimeSource::Real.now();
+    let at = match at {
+        None => now,
+        Some(text) => match warroom::commands::parse_time(text, now) {
+            Some(t) => t,
+            None => {
+                eprintln!("warroom: \"{text}\" is not a time (RFC 3339, or HH:MM[:SS] in UTC)");
+                return ExitCode::from(EXIT_UNKNOWN);
+            }
+        },
+    };
+    let (state, live) = live_state(setup(&loaded, cli, None), &loaded);
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warroom: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_UNKNOWN);
+        }
+    };
+    let state = rt.block_on(slo_report::poll_once(state, &live, at));
+    let configured: Vec<String> = loaded.config.slo.iter().map(|s| s.name.clone()).collect();
+    let report = slo_report::report(&state, &configured, at);
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("warroom: cannot write the report: {e}");
+                return ExitCode::from(EXIT_UNKNOWN);
+            }
+        }
+    } else {
+        print!("{}", slo_report::text(&report));
     }
     ExitCode::from(report.exit_code)
 }
@@ -637,7 +684,9 @@ fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources
     state.runbook.library = loaded.runbooks.clone();
     state.alerts.set_group_by(loaded.config.alerts.group_by.clone());
     let c = &loaded.config;
-    state.slos.not_computed = c.slo.iter().map(|s| s.name.clone()).collect();
+    if c.prometheus.is_none() {
+        state.slos.not_computed = c.slo.iter().map(|s| s.name.clone()).collect();
+    }
     let live = warroom::sources::live::build(c, &config_dir(loaded), &env, &mut state);
     let not_yet = || SourceHealth::Disabled {
         reason: "polling not implemented in this version".into(),

@@ -36,14 +36,26 @@ pub async fn poll_once(mut state: AppState, live: Live, time: TimeSource) -> App
     };
     let signals = async {
         if let Some(feed) = &live.signals {
-            let result = feed.poll_once(time.now()).await.map(SourceData::Signals);
-            let _ = tx
-                .send(Msg::Source(SourceUpdate {
-                    source: feed.source,
-                    at: time.now(),
-                    result,
-                }))
-                .await;
+            if !feed.signals.is_empty() {
+                let result = feed.poll_once(time.now()).await.map(SourceData::Signals);
+                let _ = tx
+                    .send(Msg::Source(SourceUpdate {
+                        source: feed.source,
+                        at: time.now(),
+                        result,
+                    }))
+                    .await;
+            }
+            if !feed.slos.is_empty() {
+                let result = feed.poll_slos(time.now()).await.map(SourceData::Slos);
+                let _ = tx
+                    .send(Msg::Source(SourceUpdate {
+                        source: feed.source,
+                        at: time.now(),
+                        result,
+                    }))
+                    .await;
+            }
         }
     };
     tokio::join!(alerts, signals);
@@ -67,6 +79,9 @@ pub struct Report {
     pub alerts_via: Option<&'static str>,
     pub alerts: Vec<AlertReport>,
     pub signals: Vec<SignalReport>,
+    /// Releases are frozen: some SLO's error budget is exhausted (the spec's policy).
+    pub release_frozen: bool,
+    pub slos: Vec<crate::slo_report::SloSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -167,6 +182,7 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
             problem: r.problem_text().map(str::to_string),
         })
         .collect();
+    let slos = crate::slo_report::summaries(state);
     let paging = state
         .alerts
         .book
@@ -211,6 +227,8 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         }),
         alerts,
         signals,
+        release_frozen: slos.iter().any(|s| s.budget_exhausted),
+        slos,
     }
 }
 
@@ -271,6 +289,19 @@ pub fn text(report: &Report, now: DateTime<Utc>) -> String {
             clean(&a.summary)
         );
     }
+    if report.release_frozen {
+        let names: Vec<&str> = report
+            .slos
+            .iter()
+            .filter(|s| s.budget_exhausted)
+            .map(|s| s.name.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "RELEASES FROZEN: error budget exhausted ({}); the policy requires a mitigation plan before new releases",
+            clean(&names.join(", "))
+        );
+    }
     let _ = writeln!(out, "\nsignals");
     if report.signals.is_empty() {
         let _ = writeln!(out, "  none polled");
@@ -284,6 +315,10 @@ pub fn text(report: &Report, now: DateTime<Utc>) -> String {
             s.display,
             s.problem.as_deref().map(clean).unwrap_or_default()
         );
+    }
+    if !report.slos.is_empty() {
+        let _ = writeln!(out, "\nslos");
+        crate::slo_report::slo_lines(&report.slos, &mut out);
     }
     out
 }

@@ -693,6 +693,11 @@ pub fn validate(c: &Config, base: &Path, env: &dyn Fn(&str) -> Option<String>) -
                 "le (the bucket bound, e.g. \"0.3\") is required with histogram".into(),
             ));
         }
+        if let Err(e) = crate::sources::slo::SloQuery::from_config(s)
+            && !out.iter().any(|(p, _)| p.starts_with(&at("")))
+        {
+            out.push((at(e.field), e.message));
+        }
     }
     unique_names("logs", c.logs.iter().map(|s| s.name.as_str()), &mut out);
     for (i, l) in c.logs.iter().enumerate() {

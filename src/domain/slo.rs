@@ -79,16 +79,22 @@ pub struct SloObservation {
     pub at: DateTime<Utc>,
     /// Counts per window; a window missing here had no series (no data).
     pub counts: Vec<WindowCounts>,
-    /// Burn rate over 5m windows across the last hours, oldest first, for a sparkline.
+    /// Burn rate over 5m windows across the last hour, oldest first, for a sparkline.
     pub burn_history: Vec<f64>,
+    /// Why some or all of the numbers are missing (a query matched no series, was rejected…).
+    pub problem: Option<String>,
 }
 
 /// The error ratio bad/total; `None` without traffic or with unusable numbers.
+///
+/// `increase()` extrapolates each series to the window's edges on its own, so right after a counter
+/// reset or at a traffic edge `bad` can come out a little above `total`, or (as total − good) a
+/// little below zero: the ratio is clamped to [0, 1] rather than reported as impossible.
 pub fn error_ratio(bad: f64, total: f64) -> Option<f64> {
-    if !bad.is_finite() || !total.is_finite() || total <= 0.0 || bad < 0.0 {
+    if !bad.is_finite() || !total.is_finite() || total <= 0.0 {
         return None;
     }
-    Some((bad / total).min(1.0))
+    Some((bad / total).clamp(0.0, 1.0))
 }
 
 /// How many times faster than sustainable the budget burns: ratio ÷ (1 − objective). With an
@@ -170,6 +176,10 @@ pub struct SloReport {
     pub exhaustion: Option<Duration>,
     pub state: SloState,
     pub burn_history: Vec<f64>,
+    /// Why the state is NO DATA or STALE, or what else is missing.
+    pub problem: Option<String>,
+    /// The counts the figures came from, for reports that show their working.
+    pub counts: Vec<WindowCounts>,
 }
 
 impl SloReport {
@@ -180,9 +190,28 @@ impl SloReport {
     pub fn budget_exhausted(&self) -> bool {
         self.budget_remaining.is_some_and(|r| r <= 0.0)
     }
+
+    /// The error ratio over a window, `None` without data or traffic.
+    pub fn error_ratio(&self, window: BurnWindow) -> Option<f64> {
+        self.counts
+            .iter()
+            .find(|c| c.window == window)
+            .and_then(|c| error_ratio(c.bad, c.total))
+    }
+
+    /// The burn-rate threshold marked for a window in the policy (page before ticket).
+    pub fn threshold(window: BurnWindow) -> Option<f64> {
+        PAGE_RULES
+            .iter()
+            .chain(TICKET_RULES.iter())
+            .find(|(long, short, _)| *long == window || *short == window)
+            .map(|(_, _, factor)| *factor)
+    }
 }
 
-/// Computes the report. No data is never healthy: without a full-window ratio the state is NO DATA.
+/// Computes the report. No data is never healthy: without a full-window ratio the state is NO DATA;
+/// with one but no samples at all in the last 5 minutes (the counters stopped moving: the service
+/// or its scrape is gone) the state is STALE, not OK.
 pub fn evaluate(observation: &SloObservation) -> SloReport {
     let spec = &observation.spec;
     let burn: Vec<(BurnWindow, Option<f64>)> = BurnWindow::ALL
@@ -205,8 +234,20 @@ pub fn evaluate(observation: &SloObservation) -> SloReport {
             get(long).is_some_and(|b| b >= factor) && get(short).is_some_and(|b| b >= factor)
         })
     };
+    let recent_absent = !observation.counts.iter().any(|c| c.window == BurnWindow::M5);
+    let mut problem = observation.problem.clone();
     let state = if budget.is_none() {
+        if problem.is_none() {
+            problem = Some(if observation.counts.iter().any(|c| c.window == BurnWindow::Full) {
+                "no traffic in the whole window".into()
+            } else {
+                "no series match the SLI's queries".into()
+            });
+        }
         SloState::NoData
+    } else if recent_absent {
+        problem.get_or_insert_with(|| "no samples in the last 5m: are the counters still scraped?".into());
+        SloState::Stale
     } else if breached(&PAGE_RULES) {
         SloState::Page
     } else if breached(&TICKET_RULES) {
@@ -222,6 +263,8 @@ pub fn evaluate(observation: &SloObservation) -> SloReport {
         exhaustion,
         state,
         burn_history: observation.burn_history.clone(),
+        problem,
+        counts: observation.counts.clone(),
     }
 }
 
@@ -251,6 +294,7 @@ mod tests {
                 })
                 .collect(),
             burn_history: vec![],
+            problem: None,
         }
     }
 
@@ -264,6 +308,10 @@ mod tests {
         assert_eq!(error_ratio(0.0, 0.0), None, "zero traffic is no data, not healthy");
         assert_eq!(error_ratio(f64::NAN, 10.0), None);
         assert_eq!(error_ratio(1.0, f64::INFINITY), None);
+        // After a counter reset, per-series extrapolation can overshoot: clamp, never above 100 %
+        // or below 0.
+        assert_eq!(error_ratio(100.4, 100.0), Some(1.0));
+        assert_eq!(error_ratio(-0.2, 100.0), Some(0.0));
         assert!((burn_rate(0.0144, 0.999) - 14.4).abs() < 1e-9);
         assert_eq!(burn_rate(0.001, 1.0), f64::INFINITY);
         assert_eq!(burn_rate(0.0, 1.0), 0.0);
@@ -302,6 +350,7 @@ mod tests {
                 vec![
                     (BurnWindow::H6, 0.007),
                     (BurnWindow::M30, 0.007),
+                    (BurnWindow::M5, 0.0001),
                     (BurnWindow::Full, 0.0002),
                 ],
                 SloState::Page,
@@ -311,6 +360,7 @@ mod tests {
                 vec![
                     (BurnWindow::D1, 0.004),
                     (BurnWindow::H2, 0.004),
+                    (BurnWindow::M5, 0.0001),
                     (BurnWindow::Full, 0.0002),
                 ],
                 SloState::Ticket,
@@ -320,6 +370,7 @@ mod tests {
                 vec![
                     (BurnWindow::D3, 0.0015),
                     (BurnWindow::H6, 0.0015),
+                    (BurnWindow::M5, 0.0001),
                     (BurnWindow::Full, 0.0002),
                 ],
                 SloState::Ticket,
@@ -329,6 +380,87 @@ mod tests {
         for (name, ratios, expected) in cases {
             assert_eq!(evaluate(&observe(0.999, &ratios)).state, expected, "{name}");
         }
+    }
+
+    fn counts(window: BurnWindow, bad: f64, total: f64) -> WindowCounts {
+        WindowCounts { window, bad, total }
+    }
+
+    fn with_counts(objective: f64, counts: Vec<WindowCounts>) -> SloReport {
+        let mut o = observe(objective, &[]);
+        o.counts = counts;
+        evaluate(&o)
+    }
+
+    #[test]
+    fn missing_zero_and_broken_numbers_are_never_healthy() {
+        type Case = (&'static str, Vec<WindowCounts>, SloState, &'static str);
+        let every = |bad: f64, total: f64| -> Vec<WindowCounts> {
+            BurnWindow::ALL.iter().map(|&w| counts(w, bad, total)).collect()
+        };
+        let cases: Vec<Case> = vec![
+            ("no series at all", vec![], SloState::NoData, "no series"),
+            ("zero traffic in every window", every(0.0, 0.0), SloState::NoData, "no traffic"),
+            ("NaN totals", every(f64::NAN, f64::NAN), SloState::NoData, "no traffic"),
+            ("infinite counts", every(1.0, f64::INFINITY), SloState::NoData, "no traffic"),
+            (
+                "window has data but nothing in the last 5m",
+                every(1.0, 10_000.0)
+                    .into_iter()
+                    .filter(|c| c.window != BurnWindow::M5)
+                    .collect(),
+                SloState::Stale,
+                "last 5m",
+            ),
+            (
+                "idle last 5m (series present, zero traffic) is not stale",
+                every(1.0, 10_000.0)
+                    .into_iter()
+                    .map(|c| if c.window == BurnWindow::M5 { counts(c.window, 0.0, 0.0) } else { c })
+                    .collect(),
+                SloState::Ok,
+                "",
+            ),
+        ];
+        for (name, counts, expected, problem) in cases {
+            let report = with_counts(0.999, counts);
+            assert_eq!(report.state, expected, "{name}");
+            let said = report.problem.clone().unwrap_or_default();
+            assert!(said.contains(problem), "{name}: problem {said:?}");
+            if expected == SloState::NoData {
+                assert_eq!(report.exhaustion, None, "{name}");
+                assert_eq!(report.budget_remaining, None, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn counter_reset_artefacts_do_not_page() {
+        // A restart inside the 5m window made the errors' extrapolated increase exceed the total's:
+        // the ratio is capped at 100 %, which is a page only when the long window agrees.
+        let mut c: Vec<WindowCounts> = BurnWindow::ALL.iter().map(|&w| counts(w, 1.0, 100_000.0)).collect();
+        c[0] = counts(BurnWindow::M5, 101.0, 100.0);
+        let report = with_counts(0.999, c);
+        assert_eq!(report.burn(BurnWindow::M5).map(f64::round), Some(1000.0));
+        assert_eq!(report.state, SloState::Ok, "1h burn is 0.01x: no page");
+        // A good-based SLI where good came out above total (bad < 0) burns at zero, not below.
+        let mut c: Vec<WindowCounts> = BurnWindow::ALL.iter().map(|&w| counts(w, 0.0, 1000.0)).collect();
+        c[0] = counts(BurnWindow::M5, -3.0, 1000.0);
+        assert_eq!(with_counts(0.95, c).burn(BurnWindow::M5), Some(0.0));
+    }
+
+    #[test]
+    fn budget_goes_negative_when_overspent_and_exhaustion_is_then_none() {
+        // 0.3 % errors on a 99.9 % SLO over the window: 3x the budget, −200 % left.
+        let report = with_counts(
+            0.999,
+            BurnWindow::ALL.iter().map(|&w| counts(w, 3.0, 1000.0)).collect(),
+        );
+        let left = report.budget_remaining.unwrap_or(f64::NAN);
+        assert!((left + 2.0).abs() < 1e-9, "{left}");
+        assert!(report.budget_exhausted());
+        assert_eq!(report.exhaustion, None);
+        assert_eq!(report.state, SloState::Ticket, "3x over 1d and 2h");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The real sources of a configured cockpit: builds the Alertmanager and Prometheus clients from
 //! the config, registers each source in the state, and runs the pollers (alerts with the
-//! Prometheus fallback, signals) and the silencer that carries out confirmed silence requests.
+//! Prometheus fallback; signals and SLO burn from Prometheus) and the silencer that carries out
+//! confirmed silence requests.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use super::alertmanager::{self, PostableSilence, SilenceDone, SilenceError, Sile
 use super::clock::TimeSource;
 use super::http::{Backoff, ClientError, Endpoint};
 use super::prometheus::{self, Prometheus};
+use super::slo::SloQuery;
 use crate::app::effect::Request;
 use crate::app::msg::{AlertSet, AlertVia, Msg, RequestDone, SourceData, SourceId, SourceKind, SourceUpdate};
 use crate::app::state::AppState;
@@ -36,13 +38,14 @@ pub struct AlertFeed {
     pub interval: Duration,
 }
 
-/// The signal poller.
+/// The Prometheus poller: signals, then SLO burn, each round (one source, one health mark).
 #[derive(Debug, Clone)]
 pub struct SignalFeed {
     pub source: SourceId,
     pub prometheus: Prometheus,
     /// Each signal and its query.
     pub signals: Vec<(SignalSpec, String)>,
+    pub slos: Vec<SloQuery>,
     pub interval: Duration,
 }
 
@@ -132,11 +135,18 @@ pub fn build(config: &Config, base_dir: &Path, env: &dyn Fn(&str) -> Option<Stri
                 )
             })
             .collect();
-        if !signals.is_empty() {
+        // Validated when the config was loaded; one that still fails is left out, not guessed at.
+        let slos: Vec<SloQuery> = config
+            .slo
+            .iter()
+            .filter_map(|s| SloQuery::from_config(s).ok())
+            .collect();
+        if !signals.is_empty() || !slos.is_empty() {
             live.signals = Some(SignalFeed {
                 source: id,
                 prometheus,
                 signals,
+                slos,
                 interval,
             });
         }
@@ -275,13 +285,26 @@ impl SignalFeed {
         let mut backoff = Backoff::new(Duration::from_secs(1), BACKOFF_CAP, seed("signals"));
         loop {
             let now = time.now();
-            let result = self.poll_once(now).await;
-            let ok = result.is_ok();
-            if send(&tx, self.source, time.now(), result.map(SourceData::Signals))
-                .await
-                .is_none()
-            {
-                return;
+            let mut ok = true;
+            if !self.signals.is_empty() {
+                let result = self.poll_once(now).await;
+                ok &= result.is_ok();
+                if send(&tx, self.source, time.now(), result.map(SourceData::Signals))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+            }
+            if !self.slos.is_empty() {
+                let result = self.poll_slos(now).await;
+                ok &= result.is_ok();
+                if send(&tx, self.source, time.now(), result.map(SourceData::Slos))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
             }
             let wait = if ok {
                 backoff.reset();
@@ -326,6 +349,42 @@ impl SignalFeed {
             .map(|(spec, r)| match r {
                 Ok(reading) => reading,
                 Err(e) => prometheus::failed_reading(&spec, &e),
+            })
+            .collect())
+    }
+}
+
+impl SignalFeed {
+    /// Every SLO as of `at`. Prometheus unreachable for all of them is the error (the pane keeps
+    /// its last reports and goes stale); one that fails alone is NO DATA with the reason.
+    pub async fn poll_slos(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::domain::slo::SloObservation>, FetchError> {
+        let queries = self.slos.clone().into_iter().map(|q| {
+            let prometheus = self.prometheus.clone();
+            async move {
+                let result = q.observe(&prometheus, at).await;
+                (q, result)
+            }
+        });
+        let results: Vec<_> = futures::stream::iter(queries).buffered(2).collect().await;
+        if let Some(Err(error)) = results.first().map(|(_, r)| r)
+            && results.iter().all(|(_, r)| r.is_err())
+        {
+            return Err(error.clone().into_fetch_error());
+        }
+        Ok(results
+            .into_iter()
+            .map(|(q, r)| match r {
+                Ok(observation) => observation,
+                Err(e) => crate::domain::slo::SloObservation {
+                    spec: q.spec.clone(),
+                    at,
+                    counts: Vec::new(),
+                    burn_history: Vec::new(),
+                    problem: Some(e.to_string()),
+                },
             })
             .collect())
     }

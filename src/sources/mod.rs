@@ -8,3 +8,4 @@ pub mod http;
 pub mod live;
 pub mod prometheus;
 pub mod simulator;
+pub mod slo;

@@ -632,6 +632,7 @@ impl Simulator {
                 at,
                 counts: counts(false),
                 burn_history: history(false, 0.999),
+                problem: None,
             },
             SloObservation {
                 spec: SloSpec {
@@ -642,6 +643,7 @@ impl Simulator {
                 at,
                 counts: counts(true),
                 burn_history: history(true, 0.95),
+                problem: None,
             },
         ]
     }

@@ -59,7 +59,7 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let rows = state.slos.visible_rows();
     if rows.is_empty() && state.slos.reports.is_empty() && !state.slos.not_computed.is_empty() {
         return ctx.empty(&format!(
-            "{} configured; burn from Prometheus is not computed in this version",
+            "{} configured; set [prometheus] url to compute their burn",
             state.slos.not_computed.join(", ")
         ));
     }
