@@ -669,6 +669,7 @@ async fn poll_signals(
         source: id,
         prometheus: Prometheus::new(server.endpoint()),
         signals: signals.to_vec(),
+        slos: Vec::new(),
         interval: Duration::from_secs(1),
     };
     let result = tokio::time::timeout(LIMIT, feed.poll_once(now))

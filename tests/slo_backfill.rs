@@ -158,15 +158,18 @@ le = "0.5"
         let s = slo(name);
         let budget = s["budget_remaining"].as_f64().unwrap_or(f64::NAN);
         let want = fixture.budget_remaining(sli, at);
-        eprintln!("warroom {name}: state {}, budget {budget:.4} (model {want:.4})", s["state"]);
-        if !(relative_error(budget, want) <= 0.01) {
+        eprintln!(
+            "warroom {name}: state {}, budget {budget:.4} (model {want:.4})",
+            s["state"]
+        );
+        if relative_error(budget, want).is_nan() || relative_error(budget, want) > 0.01 {
             mismatches.push(format!("{name} budget remaining {budget}, model {want}"));
         }
         for (label, window) in windows() {
             let key = if label == "30d" { "window" } else { label };
             let burn = s["windows"][key]["burn_rate"].as_f64().unwrap_or(f64::NAN);
             let want = fixture.burn_rate(sli, window, at);
-            if !(relative_error(burn, want) <= 0.01) {
+            if relative_error(burn, want).is_nan() || relative_error(burn, want) > 0.01 {
                 mismatches.push(format!("{name} burn over {label}: warroom {burn}, model {want}"));
             }
         }
@@ -208,13 +211,25 @@ le = "0.5"
 
     // The text form says the same, gate first.
     let text = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
-        .args(["--config", &config.display().to_string(), "slo", "--at", &at.to_rfc3339()])
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "slo",
+            "--at",
+            &at.to_rfc3339(),
+        ])
         .env("WARROOM_DATA_DIR", scratch.path().join("data"))
         .output()
         .unwrap_or_else(|e| panic!("warroom slo: {e}"));
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("RELEASES FROZEN: error budget exhausted (availability strict)"), "{text}");
-    assert!(text.lines().any(|l| l.contains("availability ") && l.contains("PAGE")), "{text}");
+    assert!(
+        text.contains("RELEASES FROZEN: error budget exhausted (availability strict)"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("availability ") && l.contains("PAGE")),
+        "{text}"
+    );
 }
 
 /// `warroom slo --json --at AT` with `config`: the parsed report and the exit code.

@@ -400,9 +400,19 @@ mod tests {
         };
         let cases: Vec<Case> = vec![
             ("no series at all", vec![], SloState::NoData, "no series"),
-            ("zero traffic in every window", every(0.0, 0.0), SloState::NoData, "no traffic"),
+            (
+                "zero traffic in every window",
+                every(0.0, 0.0),
+                SloState::NoData,
+                "no traffic",
+            ),
             ("NaN totals", every(f64::NAN, f64::NAN), SloState::NoData, "no traffic"),
-            ("infinite counts", every(1.0, f64::INFINITY), SloState::NoData, "no traffic"),
+            (
+                "infinite counts",
+                every(1.0, f64::INFINITY),
+                SloState::NoData,
+                "no traffic",
+            ),
             (
                 "window has data but nothing in the last 5m",
                 every(1.0, 10_000.0)
@@ -416,7 +426,13 @@ mod tests {
                 "idle last 5m (series present, zero traffic) is not stale",
                 every(1.0, 10_000.0)
                     .into_iter()
-                    .map(|c| if c.window == BurnWindow::M5 { counts(c.window, 0.0, 0.0) } else { c })
+                    .map(|c| {
+                        if c.window == BurnWindow::M5 {
+                            counts(c.window, 0.0, 0.0)
+                        } else {
+                            c
+                        }
+                    })
                     .collect(),
                 SloState::Ok,
                 "",
@@ -452,10 +468,7 @@ mod tests {
     #[test]
     fn budget_goes_negative_when_overspent_and_exhaustion_is_then_none() {
         // 0.3 % errors on a 99.9 % SLO over the window: 3x the budget, −200 % left.
-        let report = with_counts(
-            0.999,
-            BurnWindow::ALL.iter().map(|&w| counts(w, 3.0, 1000.0)).collect(),
-        );
+        let report = with_counts(0.999, BurnWindow::ALL.iter().map(|&w| counts(w, 3.0, 1000.0)).collect());
         let left = report.budget_remaining.unwrap_or(f64::NAN);
         assert!((left + 2.0).abs() < 1e-9, "{left}");
         assert!(report.budget_exhausted());

@@ -58,7 +58,11 @@ pub fn split_selector(selector: &str) -> Result<(&str, &str), String> {
         )
     };
     if rest.is_empty() {
-        return if name.is_empty() { Err(not_selector()) } else { Ok((name, "")) };
+        return if name.is_empty() {
+            Err(not_selector())
+        } else {
+            Ok((name, ""))
+        };
     }
     let inner = rest
         .strip_prefix('{')
@@ -112,7 +116,9 @@ fn le_matcher(le: &str) -> Result<String, String> {
         .parse()
         .map_err(|_| format!("{le:?} is not a bucket bound (a number such as \"0.3\", or \"+Inf\")"))?;
     if !value.is_finite() || value < 0.0 {
-        return Err(format!("{le:?} is not a bucket bound (a number such as \"0.3\", or \"+Inf\")"));
+        return Err(format!(
+            "{le:?} is not a bucket bound (a number such as \"0.3\", or \"+Inf\")"
+        ));
     }
     if le.contains(['.', 'e', 'E']) {
         Ok(format!("le=\"{le}\""))
@@ -136,11 +142,21 @@ impl SloQuery {
         let sli = match (&c.errors, &c.good, &c.histogram) {
             (Some(errors), None, None) => Sli::Errors {
                 errors: checked("errors", errors)?,
-                total: checked("total", c.total.as_deref().ok_or_else(|| sli_error("total", "required with errors"))?)?,
+                total: checked(
+                    "total",
+                    c.total
+                        .as_deref()
+                        .ok_or_else(|| sli_error("total", "required with errors"))?,
+                )?,
             },
             (None, Some(good), None) => Sli::Good {
                 good: checked("good", good)?,
-                total: checked("total", c.total.as_deref().ok_or_else(|| sli_error("total", "required with good"))?)?,
+                total: checked(
+                    "total",
+                    c.total
+                        .as_deref()
+                        .ok_or_else(|| sli_error("total", "required with good"))?,
+                )?,
             },
             (None, None, Some(histogram)) => {
                 let (name, inner) = split_selector(histogram).map_err(|m| sli_error("histogram", m))?;
@@ -150,10 +166,9 @@ impl SloQuery {
                         "needs the histogram's metric name (without _bucket), e.g. http_request_duration_seconds{job=\"api\"}",
                     ));
                 }
-                let le = c
-                    .le
-                    .as_deref()
-                    .ok_or_else(|| sli_error("le", "required with histogram (the bucket bound, e.g. \"0.3\")"))?;
+                let le =
+                    c.le.as_deref()
+                        .ok_or_else(|| sli_error("le", "required with histogram (the bucket bound, e.g. \"0.3\")"))?;
                 let le = le_matcher(le).map_err(|m| sli_error("le", m))?;
                 let base = name.strip_suffix("_bucket").unwrap_or(name);
                 Sli::Good {
@@ -230,7 +245,9 @@ impl SloQuery {
                 Sli::Good { good, .. } => match value("good", secs) {
                     Some(g) => total - g,
                     None => {
-                        problem = Some(format!("the good series {good} matched nothing while total has traffic"));
+                        problem = Some(format!(
+                            "the good series {good} matched nothing while total has traffic"
+                        ));
                         continue;
                     }
                 },
@@ -382,7 +399,11 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let text = q.counts_query();
         assert_eq!(text.matches("label_replace").count(), 16);
-        assert!(text.contains(r#"label_replace(sum(increase(req{code=~"5.."}[300s])), "warroom_count", "bad:300", "", "")"#));
+        assert!(
+            text.contains(
+                r#"label_replace(sum(increase(req{code=~"5.."}[300s])), "warroom_count", "bad:300", "", "")"#
+            )
+        );
         assert!(text.contains(r#"sum(increase(req[2592000s])), "warroom_count", "total:2592000""#));
     }
 
