@@ -240,7 +240,7 @@ fn after_filter_change(state: &mut AppState) {
 
 /// Visible list rows of the focused pane at the current size.
 fn focused_rows(state: &AppState) -> usize {
-    layout::list_rows(state.viewport, state.focus, state.zoomed)
+    rows_of(state, state.focus, state.zoomed)
 }
 
 pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
@@ -409,7 +409,7 @@ fn navigate(state: &mut AppState, step: impl FnOnce(&mut super::list::ListCursor
 
 fn keep_cursors_visible(state: &mut AppState) {
     for pane in PaneId::ALL {
-        let rows = layout::list_rows(state.viewport, pane, state.zoomed && pane == state.focus);
+        let rows = rows_of(state, pane, state.zoomed && pane == state.focus);
         let p = state.pane_mut(pane);
         let len = p.visible_len();
         p.list_mut().cursor.keep_visible(len, rows);
@@ -852,11 +852,7 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
             state.alerts.set_time(at);
             state.alerts.apply_snapshot(set.alerts, at);
             drafts.extend(alert_drafts(state, at));
-            let rows = layout::list_rows(
-                state.viewport,
-                PaneId::Alerts,
-                state.zoomed && state.focus == PaneId::Alerts,
-            );
+            let rows = rows_of(state, PaneId::Alerts, state.zoomed && state.focus == PaneId::Alerts);
             let len = state.alerts.visible_len();
             state.alerts.list.cursor.keep_visible(len, rows);
         }
@@ -884,11 +880,7 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
         }
         SourceData::Logs(lines) => {
             state.logs.push(lines);
-            let rows = layout::list_rows(
-                state.viewport,
-                PaneId::Logs,
-                state.zoomed && state.focus == PaneId::Logs,
-            );
+            let rows = rows_of(state, PaneId::Logs, state.zoomed && state.focus == PaneId::Logs);
             let len = state.logs.visible_len();
             if state.logs.follow {
                 state.logs.list.cursor.bottom(len, rows);
@@ -913,6 +905,11 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
     record(drafts)
 }
 
+/// Rows for list items in `pane` on the current screen (the release-gate banner takes one).
+fn rows_of(state: &AppState, pane: PaneId, zoomed: bool) -> usize {
+    layout::list_rows_with_banner(state.viewport, pane, zoomed, state.slos.release_frozen())
+}
+
 fn slo_event(report: &slo::SloReport, state: &str) -> Event {
     Event::SloStateChanged {
         slo: report.spec.name.clone(),
@@ -931,11 +928,7 @@ fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
     {
         state.runbook.active = Some(id.clone());
     }
-    let rows = layout::list_rows(
-        state.viewport,
-        PaneId::Timeline,
-        state.zoomed && state.focus == PaneId::Timeline,
-    );
+    let rows = rows_of(state, PaneId::Timeline, state.zoomed && state.focus == PaneId::Timeline);
     let len = state.timeline.visible_len();
     if state.timeline.follow {
         state.timeline.list.cursor.bottom(len, rows);

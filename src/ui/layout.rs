@@ -20,6 +20,8 @@ pub struct ScreenLayout {
     pub arrangement: Arrangement,
     pub status: Rect,
     pub tabs: Option<Rect>,
+    /// The release-gate banner under the status bar, while an error budget is exhausted.
+    pub banner: Option<Rect>,
     pub panes: Vec<(PaneId, Rect)>,
     pub hint: Rect,
 }
@@ -41,9 +43,20 @@ pub fn arrangement(width: u16, height: u16) -> Arrangement {
 }
 
 pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
+    compute_with_banner(area, focus, zoomed, false)
+}
+
+/// The layout with, when `banner` is set, one full-width row for the release-gate banner.
+pub fn compute_with_banner(area: Rect, focus: PaneId, zoomed: bool, banner: bool) -> ScreenLayout {
     let arrangement = arrangement(area.width, area.height);
     let tabbed = arrangement == Arrangement::Tabs || zoomed;
     let [status, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let (banner, rest) = if banner {
+        let [banner, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
+        (Some(banner), rest)
+    } else {
+        (None, rest)
+    };
     let [body, hint] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(rest);
     let (tabs, body) = if arrangement == Arrangement::Tabs && !zoomed {
         let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
@@ -95,6 +108,7 @@ pub fn compute(area: Rect, focus: PaneId, zoomed: bool) -> ScreenLayout {
         arrangement,
         status,
         tabs,
+        banner,
         panes,
         hint,
     }
@@ -122,8 +136,13 @@ fn header_rows(pane: PaneId) -> u16 {
 /// Rows available for list items in `pane` (inside the border, below its header, above a detail
 /// box), or the rows it would get if it were focused, for panes not on screen in the tabbed layout.
 pub fn list_rows(viewport: (u16, u16), pane: PaneId, zoomed: bool) -> usize {
+    list_rows_with_banner(viewport, pane, zoomed, false)
+}
+
+/// `list_rows` with the release-gate banner shown or not.
+pub fn list_rows_with_banner(viewport: (u16, u16), pane: PaneId, zoomed: bool, banner: bool) -> usize {
     let area = Rect::new(0, 0, viewport.0, viewport.1);
-    let layout = compute(area, pane, zoomed);
+    let layout = compute_with_banner(area, pane, zoomed, banner);
     let rect = layout.rect(pane).unwrap_or_default();
     let mut inner = Rect::new(
         rect.x + 1,
@@ -146,6 +165,7 @@ mod tests {
         rects.push(layout.status);
         rects.push(layout.hint);
         rects.extend(layout.tabs);
+        rects.extend(layout.banner);
         for (i, a) in rects.iter().enumerate() {
             assert!(
                 area.contains(a.as_position()) || a.area() == 0,

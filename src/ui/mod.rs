@@ -31,6 +31,36 @@ pub fn put_lines(frame: &mut Frame<'_>, area: Rect, lines: &[Line<'_>]) {
     }
 }
 
+/// The release gate, across the screen while any error budget is exhausted: the spec's policy
+/// freezes releases until a mitigation plan exists.
+fn render_gate_banner(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
+    let exhausted: Vec<String> = state
+        .slos
+        .budget_exhausted()
+        .iter()
+        .map(|r| {
+            let left = r
+                .budget_remaining
+                .map_or(String::new(), |b| format!(" {:.1}%", b * 100.0));
+            format!("{}{left}", r.spec.name)
+        })
+        .collect();
+    let text = format!(
+        " ✖ RELEASES FROZEN · error budget exhausted: {} · a mitigation plan is required before new releases ",
+        exhausted.join(", ")
+    );
+    let style = state.theme.style(Slot::NoticeError);
+    frame.buffer_mut().set_style(area, style);
+    put_lines(
+        frame,
+        area,
+        &[Line::from(Span::styled(
+            text::fit(&text, usize::from(area.width)),
+            style,
+        ))],
+    );
+}
+
 pub fn draw(frame: &mut Frame<'_>, state: &AppState, now: DateTime<Utc>) {
     let area = frame.area();
     let base = state.theme.style(Slot::Text);
@@ -38,8 +68,11 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState, now: DateTime<Utc>) {
         // Themes with their own background paint the whole screen; others keep the terminal's.
         frame.render_widget(Block::default().style(base), area);
     }
-    let screen = layout::compute(area, state.focus, state.zoomed);
+    let screen = layout::compute_with_banner(area, state.focus, state.zoomed, state.slos.release_frozen());
     status_bar::render(frame, screen.status, state, now);
+    if let Some(banner) = screen.banner {
+        render_gate_banner(frame, banner, state);
+    }
     if let Some(tabs) = screen.tabs {
         render_tabs(frame, tabs, state);
     }

@@ -43,9 +43,14 @@ impl SlosPane {
             .collect()
     }
 
-    /// Whether any SLO has used up its error budget (releases are frozen).
+    /// The SLOs that have used up their error budget.
     pub fn budget_exhausted(&self) -> Vec<&SloReport> {
         self.reports.iter().filter(|r| r.budget_exhausted()).collect()
+    }
+
+    /// Releases are frozen (the error-budget policy): some SLO's budget is exhausted.
+    pub fn release_frozen(&self) -> bool {
+        self.reports.iter().any(SloReport::budget_exhausted)
     }
 }
 

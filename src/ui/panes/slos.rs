@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use super::Ctx;
 use crate::app::state::AppState;
 use crate::domain::signal::sparkline;
-use crate::domain::slo::{BurnWindow, PAGE_RULES, SloReport, SloState, TICKET_RULES};
+use crate::domain::slo::{BurnWindow, SloReport, SloState};
 use crate::domain::timefmt::short_duration;
 use crate::ui::text::fit;
 use crate::ui::theme::Slot;
@@ -38,15 +38,6 @@ pub fn state_slot(s: SloState) -> Slot {
         SloState::NoData => Slot::NoData,
         SloState::Ok => Slot::Ok,
     }
-}
-
-/// The lowest burn-rate threshold that applies to a window (page before ticket).
-fn threshold(window: BurnWindow) -> Option<f64> {
-    PAGE_RULES
-        .iter()
-        .chain(TICKET_RULES.iter())
-        .find(|(long, short, _)| *long == window || *short == window)
-        .map(|(_, _, factor)| *factor)
 }
 
 /// Lines per SLO: all four when they fit, else the state and burn lines, else the state line.
@@ -96,17 +87,21 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
     } else {
         report.state
     };
-    let slot = state_slot(shown_state);
+    // An exhausted budget is never shown with a green check, even while the burn is slow now.
+    let spent = report.budget_exhausted() && shown_state == SloState::Ok;
+    let slot = if spent { Slot::Crit } else { state_slot(shown_state) };
+    let state_text = if spent {
+        "▲ SPENT".to_string()
+    } else {
+        format!("{} {}", shown_state.symbol(), shown_state.word())
+    };
     let objective = format!(
         "{}%/{}",
         trim_pct(report.spec.objective * 100.0),
         short_duration(report.spec.window).trim_end_matches("00h")
     );
     let mut head = vec![
-        Span::styled(
-            fit(&format!("{} {}", shown_state.symbol(), shown_state.word()), 9),
-            theme.style(slot),
-        ),
+        Span::styled(fit(&state_text, 10), theme.style(slot)),
         Span::styled(
             fit(&report.spec.name, 14),
             theme.style(Slot::Text).add_modifier(ratatui::style::Modifier::BOLD),
@@ -120,14 +115,23 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
         .map(|t| format!(" · empty in {}", short_duration(t)))
         .unwrap_or_default();
     let (words, budget_slot) = match budget {
-        Some(r) if r <= 0.0 => (" budget EXHAUSTED".to_string(), Slot::Crit),
+        Some(r) if r <= 0.0 => (
+            format!(" budget EXHAUSTED ({:.1}%) · releases frozen", r * 100.0),
+            Slot::Crit,
+        ),
         Some(r) => (
             format!(" {:.1}% left", r * 100.0),
             if r < 0.25 { Slot::Warn } else { Slot::Ok },
         ),
         None => (" budget: no data".to_string(), Slot::NoData),
     };
-    let used: usize = 1 + 9 + 14 + words.chars().count() + exhaustion.chars().count();
+    // Why the state is NO DATA or STALE (or what else is missing), said on the state's own line.
+    let problem = report
+        .problem
+        .as_deref()
+        .map(|p| format!(" · {}", crate::domain::sanitize::one_line(p)))
+        .unwrap_or_default();
+    let used: usize = 1 + 10 + 14 + words.chars().count() + exhaustion.chars().count() + problem.chars().count();
     let gauge_w = ctx.width.saturating_sub(used + 2).min(30);
     if let Some(r) = budget.filter(|_| gauge_w >= 4) {
         let filled = ((r.clamp(0.0, 1.0)) * gauge_w as f64).round() as usize;
@@ -138,10 +142,11 @@ fn slo_lines(ctx: &Ctx<'_>, report: &SloReport, stale: bool) -> Vec<Line<'static
     }
     head.push(Span::styled(words, theme.style(budget_slot)));
     head.push(Span::styled(exhaustion, theme.style(Slot::Warn)));
+    head.push(Span::styled(problem, theme.style(Slot::Warn)));
     let mut burns = vec![Span::styled("  burn ", theme.style(Slot::Muted))];
     for window in BurnWindow::ALL.iter().filter(|w| **w != BurnWindow::Full) {
         let value = report.burn(*window);
-        let limit = threshold(*window);
+        let limit = SloReport::threshold(*window);
         let over = matches!((value, limit), (Some(v), Some(l)) if v >= l);
         let text = match value {
             Some(v) if v >= 100.0 => format!("{v:.0}x"),
