@@ -134,12 +134,11 @@ fn bytes(_c: &mut Criterion) {
         .accept(Msg::Source(SourceUpdate {
             source: logs,
             at: now,
-            result: Ok(SourceData::Logs(vec![LogLine {
-                at: now,
-                source: "app".into(),
-                level: LogLevel::Info,
-                text: "level=info msg=\"one more line\"".into(),
-            }])),
+            result: Ok(SourceData::Logs(vec![LogLine::new(
+                now,
+                "app".into(),
+                "level=info msg=\"one more line\"",
+            )])),
         }))
         .expect("accept");
     runtime.draw_if_dirty().expect("draw");

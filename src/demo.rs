@@ -60,6 +60,7 @@ pub fn test_setup(theme: &str) -> StateSetup {
         themes,
         clock: Clock::default(),
         log_cap_bytes: DEFAULT_CAP_BYTES,
+        log_rate_limit: crate::app::panes::logs::DEFAULT_RATE_LIMIT,
     }
 }
 

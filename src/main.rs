@@ -460,6 +460,7 @@ fn setup(loaded: &Loaded, cli: &Cli, demo: Option<f64>) -> StateSetup {
             local_offset,
         },
         log_cap_bytes: (loaded.config.ui.log_buffer_mib as usize).saturating_mul(1024 * 1024),
+        log_rate_limit: loaded.config.ui.log_rate_limit,
     }
 }
 
@@ -677,8 +678,9 @@ fn config_dir(loaded: &Loaded) -> std::path::PathBuf {
         .map_or_else(|| std::path::PathBuf::from("."), std::path::Path::to_path_buf)
 }
 
-/// The cockpit on the configured sources: Alertmanager and Prometheus are polled; logs and deploys
-/// are listed as not polled yet, so the screen never pretends to have data.
+/// The cockpit on the configured sources: Alertmanager, Prometheus and the `[[logs]]` feeds are
+/// registered by `sources::live::build`; deploys are listed as not polled yet, so the screen never
+/// pretends to have data.
 fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources::live::Live) {
     let mut state = AppState::new(setup);
     state.runbook.library = loaded.runbooks.clone();
@@ -697,9 +699,6 @@ fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources
             s.health = not_yet();
         }
     };
-    for l in &c.logs {
-        add(SourceKind::Logs, l.name.clone());
-    }
     for d in &c.deploys {
         add(SourceKind::Deploys, d.name.clone());
     }

@@ -18,7 +18,7 @@ use warroom::app::msg::{Msg, SourceData, SourceKind, SourceUpdate};
 use warroom::app::panes::ListPane;
 use warroom::app::runtime::{CHANNEL_CAPACITY, Outcome, Runtime, RuntimeError, TestShell};
 use warroom::app::state::AppState;
-use warroom::domain::log::{LogLevel, LogLine};
+use warroom::domain::log::LogLine;
 use warroom::sources::clock::TimeSource;
 use warroom::sources::simulator;
 use warroom::terminal::OsSignal;
@@ -189,12 +189,7 @@ fn log_burst(id: warroom::app::msg::SourceId, n: usize) -> Vec<Msg> {
             Msg::Source(SourceUpdate {
                 source: id,
                 at: at(0),
-                result: Ok(SourceData::Logs(vec![LogLine {
-                    at: at(0),
-                    source: "app".into(),
-                    level: LogLevel::Info,
-                    text: format!("line {i}"),
-                }])),
+                result: Ok(SourceData::Logs(vec![LogLine::new(at(0), "app".into(), &format!("line {i}"))])),
             })
         })
         .collect()

@@ -74,7 +74,7 @@ fn demo_200x50_after_recovery() {
 #[test]
 fn zoomed_logs_at_120x40() {
     let mut s = demo_state(10 * 60, (120, 40));
-    press(&mut s, "4 z", at(600));
+    press(&mut s, "4 enter", at(600));
     insta::assert_snapshot!(text(&render(&s, 600)));
 }
 
@@ -231,7 +231,7 @@ fn zoomed_alerts_show_the_selected_alert_in_full() {
 #[test]
 fn zoomed_logs_unfold_the_selected_json_line_and_its_stack_trace() {
     let mut s = demo_state(10 * 60, (120, 40));
-    press(&mut s, "4 z", at(600));
+    press(&mut s, "4 enter", at(600));
     // Select the newest error line.
     let last_error = (0..s.logs.visible_len())
         .rev()

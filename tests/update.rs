@@ -95,7 +95,7 @@ fn j_k_g_gg_and_half_pages_move_the_selection() {
 fn filter_is_live_n_steps_matches_and_esc_restores() {
     let mut s = demo_state(300, (200, 50));
     press(&mut s, "4 /", at(300));
-    type_text(&mut s, "ERR", at(300));
+    type_text(&mut s, "error", at(300));
     let filtered = s.logs.visible_len();
     assert!(
         filtered > 0 && filtered < s.logs.buffer.len(),
@@ -104,7 +104,7 @@ fn filter_is_live_n_steps_matches_and_esc_restores() {
     );
     assert_eq!(
         s.logs.list.filter.as_ref().map(|f| f.text().to_string()),
-        Some("ERR".into())
+        Some("error".into())
     );
     press(&mut s, "enter", at(300));
     assert!(s.modal.is_none());
@@ -113,12 +113,12 @@ fn filter_is_live_n_steps_matches_and_esc_restores() {
     press(&mut s, "N N", at(300));
     assert_eq!(s.logs.list.cursor.selected, filtered - 1, "N wraps around");
     // Esc in a new filter prompt restores the filter that was there.
-    press(&mut s, "/ backspace backspace backspace", at(300));
+    press(&mut s, "/ backspace backspace backspace backspace backspace", at(300));
     assert_eq!(s.logs.list.filter, None);
     press(&mut s, "esc", at(300));
     assert_eq!(
         s.logs.list.filter.as_ref().map(|f| f.text().to_string()),
-        Some("ERR".into())
+        Some("error".into())
     );
     // Esc in the pane clears it.
     press(&mut s, "esc", at(300));
@@ -327,11 +327,11 @@ fn changing_the_filter_keeps_the_selected_line() {
         .find(|&r| s.logs.row(r).is_some_and(|l| l.text.contains("status=500")))
         .unwrap_or(0);
     s.logs.list.cursor.selected = first_error;
-    let text = s.logs.row(first_error).map(|l| l.text.clone());
+    let text = s.logs.row(first_error).map(|l| l.text.to_string());
     press(&mut s, "/", at(300));
     type_text(&mut s, "status=500", at(300));
     press(&mut s, "enter", at(300));
-    assert_eq!(s.logs.row(s.logs.list.cursor.selected).map(|l| l.text.clone()), text);
+    assert_eq!(s.logs.row(s.logs.list.cursor.selected).map(|l| l.text.to_string()), text);
     press(&mut s, "esc", at(300));
     assert_eq!(s.logs.list.filter, None);
     assert_eq!(s.logs.list.cursor.selected, first_error);

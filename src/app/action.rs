@@ -36,6 +36,14 @@ pub enum Action {
     Silence,
     ListSilences,
     ToggleGroup,
+    ToggleWrap,
+    ToggleTimestamps,
+    NextError,
+    PrevError,
+    NextWarning,
+    PrevWarning,
+    CycleLevel,
+    FilterRequest,
 }
 
 /// (action, config name, description), in the order the help overlay lists them.
@@ -127,7 +135,7 @@ const TABLE: &[(Action, &str, &str)] = &[
     (
         Action::TogglePin,
         "toggle_pin",
-        "pin or unpin the selected entry for the postmortem",
+        "pin the selected timeline entry for the postmortem (again unpins), or a log line as evidence",
     ),
     (
         Action::DeclareIncident,
@@ -148,6 +156,34 @@ const TABLE: &[(Action, &str, &str)] = &[
         Action::ToggleGroup,
         "toggle_group",
         "fold or unfold the selected alert group",
+    ),
+    (Action::ToggleWrap, "toggle_wrap", "wrap long log lines, or cut them at the edge"),
+    (
+        Action::ToggleTimestamps,
+        "toggle_timestamps",
+        "show or hide the time column of the Logs pane",
+    ),
+    (Action::NextError, "next_error", "jump to the next error line"),
+    (Action::PrevError, "prev_error", "jump to the previous error line"),
+    (
+        Action::NextWarning,
+        "next_warning",
+        "jump to the next warning (or worse) line",
+    ),
+    (
+        Action::PrevWarning,
+        "prev_warning",
+        "jump to the previous warning (or worse) line",
+    ),
+    (
+        Action::CycleLevel,
+        "cycle_level",
+        "show lines at or above a level: all, debug, info, warn, error",
+    ),
+    (
+        Action::FilterRequest,
+        "filter_request",
+        "filter the logs to the selected line's request id (or trace id); again to clear",
     ),
     (Action::RefreshAll, "refresh_all", "poll every source now"),
     (Action::Suspend, "suspend", "suspend to the shell (fg resumes)"),

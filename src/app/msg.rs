@@ -22,6 +22,8 @@ pub enum Msg {
     },
     /// The 1 Hz clock: ages and the status-bar clock move on.
     Tick,
+    /// Idle time to continue background work (a log filter over a large buffer), one slice each.
+    Work,
     Source(SourceUpdate),
     /// Timeline entries: ours as pending or memory-only, then durable once synced, and entries
     /// written by other processes.
@@ -107,6 +109,9 @@ pub enum SourceData {
     Slos(Vec<SloObservation>),
     /// New log lines since the last update.
     Logs(Vec<LogLine>),
+    /// The source had to drop this many lines (Loki's `dropped_entries`, a reader that fell
+    /// behind): counted and shown, never silent.
+    LogsDropped(u64),
     /// The recent deploy history, any order.
     Deploys(Vec<Deploy>),
 }

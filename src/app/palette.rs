@@ -31,6 +31,10 @@ pub enum Command {
     },
     Status(IncidentStatus),
     Severity(IncidentSeverity),
+    /// Jump the Logs pane to the first line at a time of day (in the shown time zone).
+    Goto((u32, u32, u32)),
+    /// Show log lines at or above a level; `None` shows all.
+    Level(Option<crate::domain::log::LogLevel>),
 }
 
 const MILESTONES: [(&str, Milestone); 5] = [
@@ -103,6 +107,8 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
         "status <investigating|identified|monitoring|resolved>: change the incident status",
     ),
     ("severity", "severity <SEV1..SEV4>: change the incident severity"),
+    ("goto", "goto <HH:MM[:SS]>: jump the Logs pane to the first line at that time"),
+    ("level", "level <error|warn|info|debug|all>: show log lines at or above a level"),
     ("q", "q: quit (asks first while an incident is open); q! quits now"),
 ];
 
@@ -196,6 +202,22 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 .map(Command::Severity)
                 .ok_or_else(|| format!("unknown severity \"{rest}\" (SEV1..SEV4)"))
         }
+        "goto" => {
+            needs_arg("a time of day like 14:05")?;
+            time_of_day(rest).map(Command::Goto)
+        }
+        "level" => {
+            needs_arg("a level (error, warn, info, debug, all)")?;
+            match rest {
+                "all" | "any" => Ok(Command::Level(None)),
+                word => match crate::domain::log::LogLevel::parse(word) {
+                    crate::domain::log::LogLevel::Unknown => {
+                        Err(format!("unknown level \"{word}\" (error, warn, info, debug, all)"))
+                    }
+                    level => Ok(Command::Level(Some(level))),
+                },
+            }
+        }
         name => match Action::from_name(name) {
             Some(action) if rest.is_empty() => Ok(Command::Action(action)),
             Some(_) => Err(format!("{name} takes no argument")),
@@ -214,6 +236,7 @@ pub fn complete(line: &str, ctx: &CompletionContext<'_>) -> Vec<String> {
             "theme" => ctx.themes.to_vec(),
             "runbook" => ctx.runbooks.to_vec(),
             "declare" | "severity" => ["SEV1", "SEV2", "SEV3", "SEV4"].map(String::from).to_vec(),
+            "level" => ["error", "warn", "info", "debug", "all"].map(String::from).to_vec(),
             "milestone" => MILESTONES.iter().map(|(n, _)| n.to_string()).collect(),
             "role" => ROLES.iter().map(|(n, _)| n.to_string()).collect(),
             "status" => STATUSES.iter().map(|(n, _)| n.to_string()).collect(),

@@ -223,6 +223,8 @@ impl<B: Backend> Runtime<B> {
                     }
                 }
                 Some(msg) = self.rx.recv() => self.accept(msg)?,
+                // Nothing else is ready: continue background work one slice at a time.
+                _ = std::future::ready(()), if self.state.logs.scanning().is_some() => self.accept(Msg::Work)?,
                 _ = clock.tick() => {
                     if cfg!(debug_assertions) && self.debug_panic_in_loop {
                         panic!("injected panic in the runtime loop (WARROOM_DEBUG_PANIC=main)");

@@ -122,6 +122,8 @@ pub struct StateSetup {
     pub themes: Vec<Theme>,
     pub clock: Clock,
     pub log_cap_bytes: usize,
+    /// Lines a second per log source (0: no limit).
+    pub log_rate_limit: u32,
 }
 
 /// How the incident journal is doing, as the screen shows it.
@@ -177,7 +179,7 @@ impl AppState {
             alerts: AlertsPane::default(),
             slos: SlosPane::default(),
             signals: SignalsPane::default(),
-            logs: LogsPane::new(setup.log_cap_bytes),
+            logs: LogsPane::new(setup.log_cap_bytes).with_rate_limit(setup.log_rate_limit),
             deploys: DeploysPane::default(),
             runbook: RunbookPane::default(),
             timeline: TimelinePane::default(),

@@ -38,6 +38,11 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             keep_cursors_visible(state);
             Vec::new()
         }
+        Msg::Work => {
+            state.logs.scan_step(crate::app::panes::logs::SCAN_SLICE);
+            logs_cursor_follow(state);
+            Vec::new()
+        }
         Msg::Tick => {
             state.alerts.set_time(now);
             if state
@@ -350,6 +355,69 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
             }
         }
         Action::ToggleStep => return toggle_step(state, now),
+        Action::ToggleWrap | Action::ToggleTimestamps | Action::CycleLevel | Action::FilterRequest
+            if state.focus != PaneId::Logs =>
+        {
+            state.notify(NoticeLevel::Info, format!("{} applies to the Logs pane (4)", action.name()), now);
+        }
+        Action::ToggleWrap => state.logs.wrap = !state.logs.wrap,
+        Action::ToggleTimestamps => state.logs.show_time = !state.logs.show_time,
+        Action::CycleLevel => {
+            use crate::domain::log::LogLevel;
+            let next = match state.logs.min_level {
+                None => Some(LogLevel::Debug),
+                Some(LogLevel::Debug) => Some(LogLevel::Info),
+                Some(LogLevel::Info) => Some(LogLevel::Warn),
+                Some(LogLevel::Warn) => Some(LogLevel::Error),
+                Some(_) => None,
+            };
+            return run_command(state, Command::Level(next), now);
+        }
+        Action::FilterRequest => {
+            let selected = state.logs.list.cursor.selected;
+            let id = state
+                .logs
+                .row(selected)
+                .and_then(|l| l.request_id().or(l.trace_id()).map(str::to_string));
+            let Some(id) = id else {
+                if state.logs.list.filter.is_some() {
+                    state.logs.set_filter(None);
+                    logs_cursor_follow(state);
+                } else {
+                    state.notify(NoticeLevel::Info, "this line has no request or trace id", now);
+                }
+                return Vec::new();
+            };
+            let pattern = regex::escape(&id);
+            let same = state.logs.list.filter.as_ref().is_some_and(|f| f.text() == pattern);
+            state.logs.set_filter(if same { None } else { TextFilter::new(&pattern) });
+            logs_cursor_follow(state);
+        }
+        Action::NextError | Action::PrevError | Action::NextWarning | Action::PrevWarning => {
+            use crate::domain::log::LogLevel;
+            if state.focus != PaneId::Logs {
+                state.focus = PaneId::Logs;
+            }
+            let forward = matches!(action, Action::NextError | Action::NextWarning);
+            let worst = if matches!(action, Action::NextError | Action::PrevError) {
+                LogLevel::Error
+            } else {
+                LogLevel::Warn
+            };
+            let from = state.logs.list.cursor.selected;
+            match state.logs.find_row(from, forward, |l| l.level <= worst) {
+                Some(row) => jump_logs_to(state, row),
+                None => state.notify(
+                    NoticeLevel::Info,
+                    format!(
+                        "no {} {} line",
+                        if forward { "later" } else { "earlier" },
+                        if worst == LogLevel::Error { "error" } else { "warning" }
+                    ),
+                    now,
+                ),
+            }
+        }
         Action::AddNote => {
             if !state.incident_open() {
                 state.notify(
@@ -578,6 +646,22 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
             Some(()) => record(vec![human(now, Event::StatusChanged { status })]),
             None => Vec::new(),
         },
+        Command::Goto(hms) => {
+            let at = state.clock.at_time_of_day(now, hms);
+            state.focus = PaneId::Logs;
+            match state.logs.row_at_time(at) {
+                Some(row) => jump_logs_to(state, row),
+                None => state.notify(NoticeLevel::Info, "no log lines", now),
+            }
+            Vec::new()
+        }
+        Command::Level(level) => {
+            state.logs.set_min_level(level);
+            logs_cursor_follow(state);
+            let text = level.map_or("all levels".to_string(), |l| format!("{} and worse", l.word()));
+            state.notify(NoticeLevel::Info, format!("logs: {text}"), now);
+            Vec::new()
+        }
         Command::Severity(severity) => match incident_required(state, now) {
             Some(()) => record(vec![human(now, Event::SeverityChanged { severity })]),
             None => Vec::new(),
@@ -679,7 +763,51 @@ fn declaration(state: &AppState, severity: IncidentSeverity, title: String, now:
 }
 
 /// Pins the selected timeline entry for the postmortem, or unpins it.
+/// Selects visible row `row` of the Logs pane and stops following there.
+fn jump_logs_to(state: &mut AppState, row: usize) {
+    let rows = rows_of(state, PaneId::Logs, state.zoomed && state.focus == PaneId::Logs);
+    let len = state.logs.visible_len();
+    state.logs.list.cursor.selected = row.min(len.saturating_sub(1));
+    state.logs.list.cursor.keep_visible(len, rows);
+    state.logs.follow = false;
+}
+
+/// After the Logs pane's rows changed: the bottom when following, else the selection in view.
+fn logs_cursor_follow(state: &mut AppState) {
+    let rows = rows_of(state, PaneId::Logs, state.zoomed && state.focus == PaneId::Logs);
+    let len = state.logs.visible_len();
+    if state.logs.follow {
+        state.logs.list.cursor.bottom(len, rows);
+    } else {
+        state.logs.list.cursor.keep_visible(len, rows);
+    }
+}
+
+/// Pins the selected log line into the incident's timeline as evidence.
+fn pin_log_line(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    if !state.incident_open() {
+        state.notify(NoticeLevel::Warn, "pins belong to an incident: declare one first", now);
+        return Vec::new();
+    }
+    let Some(line) = state.logs.row(state.logs.list.cursor.selected) else {
+        state.notify(NoticeLevel::Info, "no line selected", now);
+        return Vec::new();
+    };
+    let event = Event::LogPinned {
+        source: line.source.to_string(),
+        origin: state.logs.origins.get(line.source).cloned(),
+        stream: line.stream.map(str::to_string),
+        logged_at: line.at,
+        line: line.text.to_string(),
+    };
+    state.notify(NoticeLevel::Info, "line pinned to the timeline", now);
+    record(vec![human(now, event)])
+}
+
 fn toggle_pin(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    if state.focus == PaneId::Logs {
+        return pin_log_line(state, now);
+    }
     if state.focus != PaneId::Timeline {
         return Vec::new();
     }
@@ -804,6 +932,7 @@ fn alert_drafts(state: &AppState, now: DateTime<Utc>) -> Vec<EventDraft> {
 
 fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
     let at = update.at;
+    let update_source = update.source.0;
     let Some(info) = state.sources.get_mut(update.source.0) else {
         return Vec::new();
     };
@@ -878,8 +1007,9 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
                 }
             }
         }
+        SourceData::LogsDropped(n) => state.logs.source_dropped += n,
         SourceData::Logs(lines) => {
-            state.logs.push(lines);
+            state.logs.push_limited(update_source, lines, at);
             let rows = rows_of(state, PaneId::Logs, state.zoomed && state.focus == PaneId::Logs);
             let len = state.logs.visible_len();
             if state.logs.follow {

@@ -253,6 +253,8 @@ pub struct UiConfig {
     pub theme: String,
     pub timezone: TimeZoneChoice,
     pub log_buffer_mib: u64,
+    /// Lines a second one log source may add; more are dropped and counted (0: no limit).
+    pub log_rate_limit: u32,
 }
 
 impl Default for UiConfig {
@@ -261,6 +263,7 @@ impl Default for UiConfig {
             theme: "dark".into(),
             timezone: TimeZoneChoice::Utc,
             log_buffer_mib: 256,
+            log_rate_limit: 20_000,
         }
     }
 }

@@ -322,6 +322,7 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::SourceStale { .. }
             | Event::SourceRecovered { .. }
             | Event::SloStateChanged { .. }
+            | Event::LogPinned { .. }
             | Event::Retracted { .. },
             Some(_),
         ) => {}

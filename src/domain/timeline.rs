@@ -134,6 +134,17 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// A log line a responder pinned as evidence (redacted like every entry before it is stored).
+    #[serde(rename = "log.pinned")]
+    LogPinned {
+        source: String,
+        /// The source's query (LogQL) or file/command, when it has one.
+        origin: Option<String>,
+        /// Loki stream labels of the line, when known.
+        stream: Option<String>,
+        logged_at: DateTime<Utc>,
+        line: String,
+    },
     /// Marks an entry for the postmortem's timeline.
     #[serde(rename = "entry.pinned")]
     Pinned { target: String },
@@ -145,7 +156,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 21] = [
+pub const KINDS: [&str; 22] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -164,6 +175,7 @@ pub const KINDS: [&str; 21] = [
     "runbook.attached",
     "runbook.step",
     "slo.state",
+    "log.pinned",
     "entry.pinned",
     "entry.unpinned",
     "entry.retracted",
@@ -191,6 +203,7 @@ impl Event {
             Self::RunbookAttached { .. } => "runbook.attached",
             Self::StepChanged { .. } => "runbook.step",
             Self::SloStateChanged { .. } => "slo.state",
+            Self::LogPinned { .. } => "log.pinned",
             Self::Pinned { .. } => "entry.pinned",
             Self::Unpinned { .. } => "entry.unpinned",
             Self::Retracted { .. } => "entry.retracted",
@@ -214,6 +227,7 @@ impl Event {
             Self::RunbookAttached { .. } | Self::StepChanged { .. } => "runbook",
             Self::SloStateChanged { .. } => "slo",
             Self::Pinned { .. } | Self::Unpinned { .. } => "pin",
+            Self::LogPinned { .. } => "log",
             Self::Retracted { .. } => "retract",
         }
     }
@@ -232,6 +246,7 @@ impl Event {
             "runbook" => "☑",
             "slo" => "▼",
             "pin" => "★",
+            "log" => "≡",
             _ => "↶",
         }
     }
@@ -280,6 +295,7 @@ impl Event {
             Self::Note { public, .. } => *public,
             Self::SourceStale { .. } | Self::SourceRecovered { .. } | Self::RoleAssigned { .. } => false,
             Self::Pinned { .. } | Self::Unpinned { .. } | Self::Retracted { .. } => false,
+            Self::LogPinned { .. } => false,
             Self::SilenceCreated { .. }
             | Self::SilenceExtended { .. }
             | Self::SilenceExpired { .. }
@@ -376,6 +392,7 @@ impl Event {
             Self::Pinned { target } => format!("pinned {}", short_id(target)),
             Self::Unpinned { target } => format!("unpinned {}", short_id(target)),
             Self::Retracted { reason } => format!("retracted: {reason}"),
+            Self::LogPinned { source, line, .. } => format!("log {source}: {line}"),
         }
     }
 }

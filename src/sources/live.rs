@@ -1,7 +1,7 @@
 //! The real sources of a configured cockpit: builds the Alertmanager and Prometheus clients from
 //! the config, registers each source in the state, and runs the pollers (alerts with the
-//! Prometheus fallback; signals and SLO burn from Prometheus) and the silencer that carries out
-//! confirmed silence requests.
+//! Prometheus fallback; signals and SLO burn from Prometheus), the log feeds (one task per
+//! `[[logs]]` entry, `sources::logs`) and the silencer that carries out confirmed silence requests.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use super::alertmanager::{self, PostableSilence, SilenceDone, SilenceError, Silencer};
 use super::clock::TimeSource;
 use super::http::{Backoff, ClientError, Endpoint};
+use super::logs::{self, LogFeed};
 use super::prometheus::{self, Prometheus};
 use super::slo::SloQuery;
 use crate::app::effect::Request;
@@ -54,6 +55,8 @@ pub struct SignalFeed {
 pub struct Live {
     pub alerts: Option<AlertFeed>,
     pub signals: Option<SignalFeed>,
+    /// One feed per `[[logs]]` entry (Loki, file or command).
+    pub logs: Vec<LogFeed>,
     pub silencer: Option<Silencer>,
 }
 
@@ -151,6 +154,7 @@ pub fn build(config: &Config, base_dir: &Path, env: &dyn Fn(&str) -> Option<Stri
             });
         }
     }
+    live.logs = logs::build(&config.logs, base_dir, env, state);
     live
 }
 
@@ -166,6 +170,9 @@ pub fn spawn(
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
     if let Some(feed) = live.signals {
+        tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
+    }
+    for feed in live.logs {
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
     let silencer = live.silencer?;

@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod clock;
 pub mod http;
 pub mod live;
+pub mod logs;
 pub mod prometheus;
 pub mod simulator;
 pub mod slo;

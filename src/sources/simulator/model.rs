@@ -12,9 +12,8 @@ use crate::app::effect::Request;
 use crate::app::msg::{AlertSet, Msg, RequestDone, SourceData, SourceId, SourceUpdate};
 use crate::domain::alert::{Alert, AlertState};
 use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
-use crate::domain::log::{LogLine, detect_level};
+use crate::domain::log::LogLine;
 use crate::domain::matcher::Matcher;
-use crate::domain::sanitize::sanitize;
 use crate::domain::signal::{Direction, SignalReading, SignalSpec, Unit};
 use crate::domain::silence::{Silence, SilenceState};
 use crate::domain::slo::{BurnWindow, SloObservation, SloSpec, WindowCounts};
@@ -28,6 +27,47 @@ pub struct SimIds {
     pub logs: SourceId,
     pub deploys: SourceId,
 }
+
+/// Log lines an attacker got into the logs, as (second, stream, millisecond, raw text): what the
+/// sanitiser turns into visible markers in the Logs pane. Stream 0 is the app, 1 nginx.
+const HOSTILE_LINES: [(i64, usize, i64, &str); 5] = [
+    // A scanner probing during the deploy: a right-to-left override makes "exe.pdf" read "fdp.exe".
+    (
+        175,
+        1,
+        412,
+        "level=warn method=GET path=/uploads/invoice-7731\u{202e}fdp.exe status=404 dur_ms=3.1 request_id=req-5c0ffee1d2a4",
+    ),
+    // A failed login whose user name carries a zero-width joiner and a window-title change.
+    (
+        243,
+        0,
+        87,
+        "level=warn msg=\"login failed\" user=\"ad\u{200d}min\" reason=\"\x1b]0;odin: all checks passing\x07bad password\" ip=198.51.100.23",
+    ),
+    // A health check that logs in colour: the colour codes are dropped, the words kept.
+    (
+        301,
+        0,
+        640,
+        "level=info msg=\"readiness \x1b[1;32mOK\x1b[0m\" check=db pool=orders",
+    ),
+    // A phishing link: the text shows one address, the OSC 8 hyperlink points at another.
+    (
+        455,
+        0,
+        903,
+        "level=info msg=\"password reset link sent\" link=\"\x1b]8;;https://odin-support.example.net/reset\x1b\\https://odin.example.com/reset\x1b]8;;\x1b\\\"",
+    ),
+    // A header that asks the terminal to answer (DECRQSS, cursor position report) and moves the
+    // cursor up to overwrite the line above with a forged success.
+    (
+        531,
+        1,
+        268,
+        "level=warn msg=\"bad request header\" header=\"X-Debug: \x1bP$qm\x1b\\\x1b[6n\x1b[1A\x1b[2K\r[OK] deploy verified\" ip=203.0.113.77",
+    ),
+];
 
 /// Simulated seconds of history before T0.
 const HISTORY: i64 = 3600;
@@ -378,6 +418,7 @@ impl Simulator {
                 self.trigger("clear", t, script::on_all_clear);
             }
         }
+        self.hostile_lines(t);
         if t == 200 || t == 320 {
             // Hostile input shows the sanitiser at work: escapes, OSC title/clipboard, bidi override.
             let ua = if t == 200 {
@@ -435,15 +476,18 @@ impl Simulator {
         vec![Msg::Recorded(entries)]
     }
 
+    /// The hostile lines of [`HOSTILE_LINES`] due at second `t`. Their milliseconds are fixed, so
+    /// they draw nothing from the random stream and the rest of the demo stays as it was.
+    fn hostile_lines(&mut self, t: i64) {
+        for &(second, stream, ms, text) in HOSTILE_LINES.iter().filter(|(second, ..)| *second == t) {
+            let at = self.at(second) + Duration::milliseconds(ms);
+            self.logs.push(LogLine::new(at, self.streams[stream].clone(), text));
+        }
+    }
+
     fn log_line(&mut self, t: i64, stream: usize, text: String) {
         let at = self.at(t) + Duration::milliseconds(self.rng.below(1000) as i64);
-        let clean = sanitize(&text).into_owned();
-        self.logs.push(LogLine {
-            at,
-            source: self.streams[stream].clone(),
-            level: detect_level(&clean),
-            text: clean,
-        });
+        self.logs.push(LogLine::new(at, self.streams[stream].clone(), &text));
     }
 
     fn generate_logs(&mut self, t: i64, s: &Sample, k: f64) {
@@ -967,7 +1011,7 @@ mod tests {
                     SourceData::Reachable => "reachable",
                     SourceData::Signals(_) => "signals",
                     SourceData::Slos(_) => "slos",
-                    SourceData::Logs(_) => "logs",
+                    SourceData::Logs(_) | SourceData::LogsDropped(_) => "logs",
                     SourceData::Deploys(_) => "deploys",
                 }),
                 _ => None,
@@ -1110,6 +1154,39 @@ mod tests {
             "{stack_traces} stack traces, {error_request_ids} with request ids"
         );
         assert_eq!(hostile_lines_sanitised, 2);
+    }
+
+    #[test]
+    fn hostile_demo_lines_arrive_sanitised_with_their_markers() {
+        let mut s = sim(1);
+        s.initial();
+        let lines: Vec<LogLine> = s
+            .advance_to(600)
+            .into_iter()
+            .filter_map(|m| match m {
+                Msg::Source(SourceUpdate {
+                    result: Ok(SourceData::Logs(lines)),
+                    ..
+                }) => Some(lines),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        for shown in [
+            "invoice-7731⟪RLO⟫fdp.exe",
+            "user=\"ad⟪ZWJ⟫min\" reason=\"⟪OSC 0 title 24B⟫bad password\"",
+            "msg=\"readiness OK\" check=db",
+            "link=\"⟪OSC 8 link https://odin-support.example.net/reset⟫https://odin.example.com/reset⟪OSC 8 link end⟫\"",
+            "X-Debug: ⟪DCS DECRQSS 3B⟫⟪CSI 6n⟫⟪CSI 1A⟫⟪CSI 2K⟫␍[OK] deploy verified",
+        ] {
+            let found = lines.iter().filter(|l| l.text.contains(shown)).count();
+            assert_eq!(found, 1, "{shown:?} in {found} lines");
+        }
+        let unsafe_lines: Vec<_> = lines
+            .iter()
+            .filter(|l| !crate::domain::sanitize::is_inert_line(&l.text))
+            .collect();
+        assert!(unsafe_lines.is_empty(), "{unsafe_lines:?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use unicode_width::UnicodeWidthChar;
 
 use crate::app::state::AppState;
 use crate::domain::alert::{Alert, AlertState};
-use crate::domain::log::LogLine;
+use crate::domain::log::{LineFormat, LogRef};
 use crate::domain::sanitize::sanitize;
 use crate::ui::theme::Slot;
 
@@ -115,7 +115,7 @@ pub fn alert(state: &AppState, alert: &Alert, width: usize) -> Vec<Line<'static>
     out
 }
 
-pub fn log_line(state: &AppState, line: &LogLine, width: usize) -> Vec<Line<'static>> {
+pub fn log_line(state: &AppState, line: &LogRef<'_>, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     field(
         state,
@@ -129,7 +129,19 @@ pub fn log_line(state: &AppState, line: &LogLine, width: usize) -> Vec<Line<'sta
         width,
         &mut out,
     );
-    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&line.text) {
+    if let Some(id) = line.request_id() {
+        field(state, "request id", &format!("{id} (r filters to it)"), width, &mut out);
+    }
+    if let Some(id) = line.trace_id() {
+        field(state, "trace id", id, width, &mut out);
+    }
+    if line.format == LineFormat::Logfmt {
+        for (k, v) in logfmt_pairs(line.text) {
+            field(state, k, &v.replace("\\n", "\n").replace("\\t", "    "), width, &mut out);
+        }
+        return out;
+    }
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line.text) {
         Ok(object) => {
             for (k, v) in &object {
                 let text = match v {
@@ -139,7 +151,44 @@ pub fn log_line(state: &AppState, line: &LogLine, width: usize) -> Vec<Line<'sta
                 field(state, k, &text, width, &mut out);
             }
         }
-        Err(_) => field(state, "line", &line.text, width, &mut out),
+        Err(_) => field(state, "line", line.text, width, &mut out),
+    }
+    out
+}
+
+/// The `key=value` pairs of a logfmt line in order (quoted values unquoted), bare words under "-".
+fn logfmt_pairs(text: &str) -> Vec<(&str, String)> {
+    let mut out = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let token_end = rest.find([' ', '=']).unwrap_or(rest.len());
+        let (key, after) = rest.split_at(token_end);
+        if let Some(value) = after.strip_prefix('=') {
+            let (value, next) = if let Some(quoted) = value.strip_prefix('"') {
+                let mut end = quoted.len();
+                let mut escaped = false;
+                for (i, c) in quoted.char_indices() {
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => {
+                            end = i;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                (quoted[..end].replace("\\\"", "\""), quoted.get(end + 1..).unwrap_or(""))
+            } else {
+                let end = value.find(' ').unwrap_or(value.len());
+                (value[..end].to_string(), &value[end..])
+            };
+            out.push((key, value));
+            rest = next.trim_start();
+        } else {
+            out.push(("-", key.to_string()));
+            rest = after.trim_start();
+        }
     }
     out
 }

@@ -97,7 +97,7 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: Pane
         PaneId::Logs => state
             .logs
             .row(state.logs.list.cursor.selected)
-            .map(|l| detail::log_line(state, l, width)),
+            .map(|l| detail::log_line(state, &l, width)),
         _ => None,
     };
     lines.extend(body.unwrap_or_else(|| vec![Line::from(Span::styled(" nothing selected", theme.style(Slot::Muted)))]));
