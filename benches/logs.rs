@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use warroom::app::list::TextFilter;
 use warroom::app::panes::ListPane;
-use warroom::app::panes::logs::{DEFAULT_CAP_BYTES, LogsPane};
+use warroom::app::panes::logs::{DEFAULT_CAP_BYTES, LogsPane, SCAN_SLICE};
 use warroom::domain::log::{LogBuffer, LogLevel, LogLine, parse};
 use warroom::domain::sanitize::sanitize;
 
@@ -357,7 +357,7 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
         .sample_size(10)
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(6))
+        .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(LINES as u64));
 }
 
@@ -497,11 +497,55 @@ fn refilter(c: &mut Criterion, lines: &[&str]) {
         })
     });
     pane.set_min_level(None);
-    group.throughput(Throughput::Elements(warroom::app::panes::logs::SCAN_SLICE as u64));
-    group.bench_function("db deadlock (first slice: the first screen)", |b| {
+    group.throughput(Throughput::Elements(SCAN_SLICE as u64));
+    for q in ["db deadlock", r"status=5\d\d"] {
+        group.bench_function(format!("{q} (first slice: the first screen)"), |b| {
+            b.iter(|| {
+                pane.set_filter(TextFilter::new(q));
+                pane.rows()
+            })
+        });
+    }
+    group.finish();
+    pane.set_filter(None);
+
+    // The same work split: the regex alone over the stored texts (as the pane builds it: smart
+    // case, so these lower-case patterns are case-insensitive; and case-sensitive for comparison),
+    // and the per-line view (`LogBuffer::get`) the scan builds for every line.
+    let buffer = &pane.buffer;
+    let mut group = c.benchmark_group("logs re-filter parts 1M");
+    configure(&mut group);
+    for (q, pattern) in [
+        ("db deadlock", "db deadlock"),
+        (r"status=5\d\d", r"status=5\d\d"),
+        ("!level=info", "level=info"),
+    ] {
+        for insensitive in [true, false] {
+            let regex = regex::RegexBuilder::new(pattern)
+                .case_insensitive(insensitive)
+                .size_limit(1 << 22)
+                .build()
+                .expect("regex");
+            let how = if insensitive {
+                "case-insensitive, as the pane"
+            } else {
+                "case-sensitive"
+            };
+            group.bench_function(format!("{q}: regex alone on the texts ({how})"), |b| {
+                b.iter(|| {
+                    (0..buffer.len())
+                        .filter(|&i| buffer.text(i).is_some_and(|t| regex.is_match(t)))
+                        .count()
+                })
+            });
+        }
+    }
+    group.bench_function("LogBuffer::get of every line (the view the scan builds)", |b| {
         b.iter(|| {
-            pane.set_filter(TextFilter::new("db deadlock"));
-            pane.rows()
+            (0..buffer.len())
+                .filter_map(|i| buffer.get(i))
+                .map(|l| l.text.len())
+                .sum::<usize>()
         })
     });
     group.finish();

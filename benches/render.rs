@@ -15,7 +15,7 @@ use warroom::app::msg::{Msg, SourceData, SourceUpdate};
 use warroom::app::runtime::{Runtime, TestShell};
 use warroom::config::load::load_runbooks;
 use warroom::demo;
-use warroom::domain::log::{LogLevel, LogLine};
+use warroom::domain::log::LogLine;
 use warroom::quiet::QuietBackend;
 use warroom::sources::clock::TimeSource;
 

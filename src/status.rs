@@ -136,11 +136,19 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         .sources
         .iter()
         .map(|s| {
+            let polled = matches!(
+                s.kind,
+                crate::app::msg::SourceKind::Alertmanager | crate::app::msg::SourceKind::Prometheus
+            );
             let (health, error) = match &s.health {
+                SourceHealth::Disabled { reason } => ("disabled", Some(reason.clone())),
+                _ if !polled => (
+                    "not polled",
+                    Some("status polls Prometheus and Alertmanager only".to_string()),
+                ),
                 SourceHealth::Fresh { .. } => ("fresh", None),
                 SourceHealth::Stale { error, .. } => ("stale", Some(error.to_string())),
                 SourceHealth::Loading => ("loading", Some("no answer".to_string())),
-                SourceHealth::Disabled { reason } => ("disabled", Some(reason.clone())),
             };
             SourceReport {
                 name: s.name.clone(),
@@ -251,7 +259,11 @@ pub fn text(report: &Report, now: DateTime<Utc>) -> String {
     );
     let _ = writeln!(out, "\nsources");
     for s in &report.sources {
-        let mark = if s.health == "fresh" { "✓" } else { "✗" };
+        let mark = match s.health {
+            "fresh" => "✓",
+            "not polled" | "disabled" => "–",
+            _ => "✗",
+        };
         match &s.error {
             Some(e) => {
                 let _ = writeln!(

@@ -591,9 +591,9 @@ struct Hostile {
 
 impl Hostile {
     /// Whether the marker must show on the line's own row at this width: always at 200 columns;
-    /// at 80 only for plain lines whose marker fits the row's 56 columns of text.
+    /// at 80 only for plain lines whose marker fits the row (about 52 columns of text).
     fn marker_fits(&self, width: u16) -> bool {
-        !self.shown.is_empty() && (width >= 200 || (self.plain && self.id.len() + 1 + self.shown.width() <= 55))
+        !self.shown.is_empty() && (width >= 200 || (self.plain && self.id.len() + 1 + self.shown.width() <= 50))
     }
 }
 
@@ -671,7 +671,7 @@ fn the_corpus_has_at_least_300_lines_covering_every_class() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The terminal: two views of every frame
+// The terminal: every byte and every cell of every frame
 // ---------------------------------------------------------------------------------------------
 
 /// What the crossterm backend wrote, checked control by control.
@@ -956,7 +956,14 @@ fn hostile_alert(i: usize, f: &Fragment) -> Alert {
         fingerprint: format!("fp{i:04}"),
         labels: pairs(&[
             ("alertname", format!("Hostile{i:03}{raw}")),
-            ("severity", if i % 2 == 0 { "page".into() } else { "warning".into() }),
+            (
+                "severity",
+                if i.is_multiple_of(2) {
+                    "page".into()
+                } else {
+                    "warning".into()
+                },
+            ),
             ("service", format!("odin{raw}")),
             ("instance", format!("db-{i}:9100{raw}")),
             (raw.as_str(), "label name itself hostile".into()),

@@ -27,7 +27,7 @@ use warroom::domain::log::LogLine;
 use warroom::sources::clock::TimeSource;
 use warroom::sources::http::{Backoff, Endpoint, HttpPolicy, Token};
 use warroom::sources::logs::file::{Follower, Piece, Step};
-use warroom::sources::logs::{CommandFeed, FileFeed, LokiFeed, MAX_BATCH, NOTICE_PREFIX, loki::TailTarget};
+use warroom::sources::logs::{CommandFeed, FileFeed, LogFeed, LokiFeed, MAX_BATCH, NOTICE_PREFIX, loki::TailTarget};
 
 /// A hang guard, not a speed assertion.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -259,6 +259,8 @@ async fn serve(
     let _ = asked.send(request.clone());
     if request.websocket {
         let script = tails.lock().unwrap_or_else(|e| panic!("{e}")).pop_front();
+        // tungstenite's callback signature returns its own (large) error response type.
+        #[allow(clippy::result_large_err)]
         let checked = |_: &Request, response: Response| Ok(response);
         let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, checked).await else {
             return;
@@ -474,7 +476,7 @@ async fn loki_tail_streams_frames_reconnects_after_a_close_and_backfills_the_gap
     let notices = seen.notices();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(
-        notices[0].contains("Loki dropped 1 entries from the live tail"),
+        notices[0].contains("Loki dropped 1 entry from the live tail"),
         "{notices:?}"
     );
     assert!(seen.errors().is_empty(), "a close is not an error: {:?}", seen.errors());
@@ -609,6 +611,69 @@ async fn a_rejected_tail_handshake_is_the_sources_error() {
     let error = seen.errors()[0].clone();
     assert_eq!(error.kind, FetchErrorKind::Status(400));
     assert!(error.to_string().contains("LogQL rejected: parse error"), "{error}");
+}
+
+#[test]
+fn every_logs_entry_is_its_own_source_and_one_that_cannot_be_built_is_shown_disabled() {
+    let config: warroom::config::Config = toml::from_str(
+        r#"
+        [[logs]]
+        name = "app"
+        file = "app.log"
+        [[logs]]
+        name = "journal"
+        command = ["journalctl", "-f", "-o", "json"]
+        [[logs]]
+        name = "loki"
+        loki = { url = "http://127.0.0.1:1", query = '{app="odin"}', tail = true, token = "${WARROOM_TEST_UNSET}" }
+        [[logs]]
+        name = "loki-ok"
+        loki = { url = "https://loki.example", query = '{app="odin"}', tail = true }
+        "#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut state = AppState::new(warroom::demo::test_setup("dark"));
+    let live = warroom::sources::live::build(&config, Path::new("/etc/warroom"), &|_| None, &mut state);
+    let logs: Vec<(&str, &SourceHealth)> = state
+        .sources
+        .iter()
+        .filter(|s| s.kind == SourceKind::Logs)
+        .map(|s| (s.name.as_str(), &s.health))
+        .collect();
+    assert_eq!(logs.len(), 4, "{logs:?}");
+    assert_eq!(
+        logs[2],
+        (
+            "loki",
+            &SourceHealth::Disabled {
+                reason: "environment variable WARROOM_TEST_UNSET is not set".into()
+            }
+        )
+    );
+    assert!(
+        logs.iter()
+            .filter(|(n, _)| *n != "loki")
+            .all(|(_, h)| **h == SourceHealth::Loading)
+    );
+    assert_eq!(live.logs.len(), 3);
+    match &live.logs[0] {
+        LogFeed::File(f) => assert_eq!(f.path, Path::new("/etc/warroom/app.log")),
+        other => panic!("{other:?}"),
+    }
+    match &live.logs[1] {
+        LogFeed::Command(c) => assert_eq!(c.shown(), "journalctl -f -o json"),
+        other => panic!("{other:?}"),
+    }
+    match &live.logs[2] {
+        LogFeed::Loki(l) => {
+            assert_eq!(l.tail.as_ref().map(|t| t.base.as_str()), Some("wss://loki.example"));
+            assert_eq!(l.query, r#"{app="odin"}"#);
+        }
+        other => panic!("{other:?}"),
+    }
+    let ids: Vec<SourceId> = live.logs.iter().map(LogFeed::source).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] != w[1]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -106,7 +106,11 @@ fn story() -> Vec<String> {
                 5 => "warn",
                 _ => "info",
             };
-            let rid = if i % 2 == 0 { format!(" request_id=req-{}", i % 4) } else { String::new() };
+            let rid = if i % 2 == 0 {
+                format!(" request_id=req-{}", i % 4)
+            } else {
+                String::new()
+            };
             format!("ts=2026-03-14T10:00:{i:02}Z level={level} msg=\"step {i}\"{rid}")
         })
         .collect()
@@ -125,7 +129,12 @@ fn jumps_to_errors_and_warnings_pause_following() {
     assert!(r.selected().contains("step 2"));
     r.keys("E");
     assert!(r.selected().contains("step 2"), "nothing earlier: stays");
-    assert!(r.state.notice.as_ref().is_some_and(|n| n.text.contains("no earlier error")));
+    assert!(
+        r.state
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no earlier error"))
+    );
     r.keys("e");
     assert!(r.selected().contains("step 7"));
     r.keys("alt-w");
@@ -200,11 +209,19 @@ fn goto_a_time_wrap_timestamps_and_time_zone() {
 #[test]
 fn pinning_a_line_records_it_with_its_source_only_inside_an_incident() {
     let mut r = rig((120, 40));
-    r.state.logs.origins.insert("api".into(), "{app=\"odin\"} |= \"error\"".into());
+    r.state
+        .logs
+        .origins
+        .insert("api".into(), "{app=\"odin\"} |= \"error\"".into());
     r.feed(&story(), at(10));
     r.keys("E");
     assert!(r.keys("p").is_empty(), "no incident: nothing recorded");
-    assert!(r.state.notice.as_ref().is_some_and(|n| n.text.contains("declare one first")));
+    assert!(
+        r.state
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("declare one first"))
+    );
     let declared = r.command("declare SEV2 checkout errors");
     r.settle(declared);
     assert!(r.state.incident_open());
@@ -217,7 +234,16 @@ fn pinning_a_line_records_it_with_its_source_only_inside_an_incident() {
             _ => Vec::new(),
         })
         .collect();
-    let [Event::LogPinned { source, origin, line, logged_at, .. }] = pinned.as_slice() else {
+    let [
+        Event::LogPinned {
+            source,
+            origin,
+            line,
+            logged_at,
+            ..
+        },
+    ] = pinned.as_slice()
+    else {
         panic!("{pinned:?}")
     };
     assert_eq!(source, "api");
@@ -231,7 +257,12 @@ fn a_filter_over_a_large_buffer_shows_its_first_screen_then_finishes_in_the_back
     let mut r = rig((120, 40));
     r.state.logs.rate_limit = 0;
     let lines: Vec<String> = (0..200_000)
-        .map(|i| format!("level={} msg=\"n {i}\" x=1", if i % 1000 == 0 { "error" } else { "info" }))
+        .map(|i| {
+            format!(
+                "level={} msg=\"n {i}\" x=1",
+                if i % 1000 == 0 { "error" } else { "info" }
+            )
+        })
         .collect();
     for chunk in lines.chunks(20_000) {
         r.feed(chunk, at(10));
@@ -248,7 +279,10 @@ fn a_filter_over_a_large_buffer_shows_its_first_screen_then_finishes_in_the_back
         assert!(steps < 100);
     }
     assert_eq!(r.state.logs.visible_len(), 200);
-    assert!(r.selected().contains("n 199000"), "following: the newest match stays selected");
+    assert!(
+        r.selected().contains("n 199000"),
+        "following: the newest match stays selected"
+    );
 }
 
 #[test]

@@ -189,7 +189,11 @@ fn log_burst(id: warroom::app::msg::SourceId, n: usize) -> Vec<Msg> {
             Msg::Source(SourceUpdate {
                 source: id,
                 at: at(0),
-                result: Ok(SourceData::Logs(vec![LogLine::new(at(0), "app".into(), &format!("line {i}"))])),
+                result: Ok(SourceData::Logs(vec![LogLine::new(
+                    at(0),
+                    "app".into(),
+                    &format!("line {i}"),
+                )])),
             })
         })
         .collect()

@@ -331,7 +331,10 @@ fn changing_the_filter_keeps_the_selected_line() {
     press(&mut s, "/", at(300));
     type_text(&mut s, "status=500", at(300));
     press(&mut s, "enter", at(300));
-    assert_eq!(s.logs.row(s.logs.list.cursor.selected).map(|l| l.text.to_string()), text);
+    assert_eq!(
+        s.logs.row(s.logs.list.cursor.selected).map(|l| l.text.to_string()),
+        text
+    );
     press(&mut s, "esc", at(300));
     assert_eq!(s.logs.list.filter, None);
     assert_eq!(s.logs.list.cursor.selected, first_error);

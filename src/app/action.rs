@@ -157,7 +157,11 @@ const TABLE: &[(Action, &str, &str)] = &[
         "toggle_group",
         "fold or unfold the selected alert group",
     ),
-    (Action::ToggleWrap, "toggle_wrap", "wrap long log lines, or cut them at the edge"),
+    (
+        Action::ToggleWrap,
+        "toggle_wrap",
+        "wrap long log lines, or cut them at the edge",
+    ),
     (
         Action::ToggleTimestamps,
         "toggle_timestamps",

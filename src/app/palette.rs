@@ -107,8 +107,14 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
         "status <investigating|identified|monitoring|resolved>: change the incident status",
     ),
     ("severity", "severity <SEV1..SEV4>: change the incident severity"),
-    ("goto", "goto <HH:MM[:SS]>: jump the Logs pane to the first line at that time"),
-    ("level", "level <error|warn|info|debug|all>: show log lines at or above a level"),
+    (
+        "goto",
+        "goto <HH:MM[:SS]>: jump the Logs pane to the first line at that time",
+    ),
+    (
+        "level",
+        "level <error|warn|info|debug|all>: show log lines at or above a level",
+    ),
     ("q", "q: quit (asks first while an incident is open); q! quits now"),
 ];
 

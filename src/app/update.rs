@@ -358,7 +358,11 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
         Action::ToggleWrap | Action::ToggleTimestamps | Action::CycleLevel | Action::FilterRequest
             if state.focus != PaneId::Logs =>
         {
-            state.notify(NoticeLevel::Info, format!("{} applies to the Logs pane (4)", action.name()), now);
+            state.notify(
+                NoticeLevel::Info,
+                format!("{} applies to the Logs pane (4)", action.name()),
+                now,
+            );
         }
         Action::ToggleWrap => state.logs.wrap = !state.logs.wrap,
         Action::ToggleTimestamps => state.logs.show_time = !state.logs.show_time,
@@ -390,7 +394,9 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
             };
             let pattern = regex::escape(&id);
             let same = state.logs.list.filter.as_ref().is_some_and(|f| f.text() == pattern);
-            state.logs.set_filter(if same { None } else { TextFilter::new(&pattern) });
+            state
+                .logs
+                .set_filter(if same { None } else { TextFilter::new(&pattern) });
             logs_cursor_follow(state);
         }
         Action::NextError | Action::PrevError | Action::NextWarning | Action::PrevWarning => {

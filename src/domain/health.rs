@@ -39,7 +39,7 @@ impl std::fmt::Display for FetchError {
             FetchErrorKind::Status(code) => format!("HTTP {code}"),
             FetchErrorKind::Decode => "bad response".to_string(),
             FetchErrorKind::TooLarge => "response too large".to_string(),
-            FetchErrorKind::Exited(code) => format!("exited with {code}"),
+            FetchErrorKind::Exited(code) => format!("exited with status {code}"),
             FetchErrorKind::Other => "failed".to_string(),
         };
         if self.detail.is_empty() {

@@ -140,7 +140,11 @@ impl LogLine {
     }
 
     pub fn request_id(&self) -> Option<&str> {
-        span(&self.text, self.fields.request_id.0, u16::from(self.fields.request_id.1))
+        span(
+            &self.text,
+            self.fields.request_id.0,
+            u16::from(self.fields.request_id.1),
+        )
     }
 
     pub fn trace_id(&self) -> Option<&str> {
@@ -178,9 +182,7 @@ fn key_of(name: &str) -> Option<Key> {
         "level" | "lvl" | "severity" | "loglevel" | "log.level" | "levelname" | "@level" => Key::Level,
         "ts" | "time" | "timestamp" | "@timestamp" | "t" | "datetime" => Key::Time,
         "msg" | "message" | "@message" | "log" | "event" => Key::Message,
-        "request_id" | "req_id" | "requestId" | "request-id" | "requestid" | "x_request_id" | "rid" => {
-            Key::RequestId
-        }
+        "request_id" | "req_id" | "requestId" | "request-id" | "requestid" | "x_request_id" | "rid" => Key::RequestId,
         "trace_id" | "traceId" | "traceID" | "trace" | "trace.id" | "dd.trace_id" | "otel.trace_id" => Key::TraceId,
         _ => return None,
     })
@@ -216,10 +218,11 @@ fn found(p: &mut Parsed, key: Key, value: &str, start: usize) {
             }
         }
         Key::Message => {
-            if p.fields.message.1 == 0 && !value.is_empty() {
-                if let (Ok(s), Ok(l)) = (u16::try_from(start), u16::try_from(value.len())) {
-                    p.fields.message = (s, l);
-                }
+            if p.fields.message.1 == 0
+                && !value.is_empty()
+                && let (Ok(s), Ok(l)) = (u16::try_from(start), u16::try_from(value.len()))
+            {
+                p.fields.message = (s, l);
             }
         }
         Key::RequestId | Key::TraceId => {
@@ -677,7 +680,8 @@ impl LogBuffer {
             .back()
             .is_none_or(|c| c.len() + text.len() > c.capacity().max(CHUNK_BYTES));
         if need_new {
-            self.chunks.push_back(String::with_capacity(CHUNK_BYTES.max(text.len())));
+            self.chunks
+                .push_back(String::with_capacity(CHUNK_BYTES.max(text.len())));
         }
         let chunk_no = self.first_chunk + (self.chunks.len() as u32 - 1);
         let Some(chunk) = self.chunks.back_mut() else {
@@ -759,7 +763,15 @@ mod tests {
 
     #[test]
     fn parse_table() {
-        type Case = (&'static str, LineFormat, LogLevel, Option<&'static str>, &'static str, Option<&'static str>, Option<&'static str>);
+        type Case = (
+            &'static str,
+            LineFormat,
+            LogLevel,
+            Option<&'static str>,
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
         let cases: Vec<Case> = vec![
             (
                 r#"2024-05-14T10:00:00.123Z level=error svc=api trace=00f1 msg="db deadlock detected" request_id=req-9"#,
@@ -806,13 +818,23 @@ mod tests {
                 None,
                 None,
             ),
-            ("{not json", LineFormat::Plain, LogLevel::Unknown, None, "{not json", None, None),
+            (
+                "{not json",
+                LineFormat::Plain,
+                LogLevel::Unknown,
+                None,
+                "{not json",
+                None,
+                None,
+            ),
         ];
         for (text, format, level, at, message, request_id, trace_id) in cases {
             let l = line(text);
             assert_eq!(l.fields.format, format, "{text}");
             assert_eq!(l.level, level, "{text}");
-            let want_at = at.and_then(|a| DateTime::parse_from_rfc3339(a).ok()).map(|t| t.with_timezone(&Utc));
+            let want_at = at
+                .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
+                .map(|t| t.with_timezone(&Utc));
             if let Some(want) = want_at {
                 assert_eq!(l.at.timestamp(), want.timestamp(), "{text}");
             } else {

@@ -10,7 +10,7 @@
 //! * `⟪OSC 0 title 5B⟫`, `⟪OSC 52 clipboard query⟫`: an operating-system command, its number, what
 //!   the number means and how many payload bytes it carried (never the payload itself, except an
 //!   OSC 8 hyperlink's target, cut short: `⟪OSC 8 link https://evil.example/⟫`, `⟪OSC 8 link end⟫`);
-//! * `⟪DCS DECRQSS 2B⟫`, `⟪APC kitty graphics 40B⟫`, `⟪PM 3B⟫`, `⟪SOS 3B⟫`: the other strings;
+//! * `⟪DCS DECRQSS 3B⟫`, `⟪APC kitty graphics 40B⟫`, `⟪PM 3B⟫`, `⟪SOS 3B⟫`: the other strings;
 //! * `⟪ESC c⟫`, `⟪ESC ( B⟫`: two-byte (and nF) escape sequences;
 //! * a trailing `…` inside the marker says the sequence never finished. `⟪OSC 0 title 3B…⟫` was
 //!   broken off by CAN, SUB or another ESC; `⟪CSI 12…⟫` by input ending or another byte. A string

@@ -121,7 +121,8 @@ impl LogsPane {
     }
 
     fn passes(&self, line: &LogRef<'_>) -> bool {
-        self.min_level.is_none_or(|min| line.level <= min && line.level != LogLevel::Unknown)
+        self.min_level
+            .is_none_or(|min| line.level <= min && line.level != LogLevel::Unknown)
             && self.query.as_ref().is_none_or(|q| q.matches(line))
     }
 
@@ -161,10 +162,7 @@ impl LogsPane {
                 removed += evicted;
             }
             if self.filtering() {
-                let passes = self
-                    .buffer
-                    .get(self.buffer.len() - 1)
-                    .is_some_and(|l| self.passes(&l));
+                let passes = self.buffer.get(self.buffer.len() - 1).is_some_and(|l| self.passes(&l));
                 if passes && let Some(index) = &mut self.index {
                     index.push_back(seq);
                 }
@@ -222,10 +220,7 @@ impl LogsPane {
         let stop = below.saturating_sub(limit as u64).max(first);
         let mut found: Vec<u64> = Vec::new();
         for seq in (stop..below).rev() {
-            let passes = self
-                .buffer
-                .get((seq - first) as usize)
-                .is_some_and(|l| self.passes(&l));
+            let passes = self.buffer.get((seq - first) as usize).is_some_and(|l| self.passes(&l));
             if passes {
                 found.push(seq);
             }
@@ -286,7 +281,9 @@ impl LogsPane {
         if forward {
             (from + 1..len).find(|&r| self.row(r).is_some_and(|l| wanted(&l)))
         } else {
-            (0..from.min(len)).rev().find(|&r| self.row(r).is_some_and(|l| wanted(&l)))
+            (0..from.min(len))
+                .rev()
+                .find(|&r| self.row(r).is_some_and(|l| wanted(&l)))
         }
     }
 
@@ -379,14 +376,23 @@ mod tests {
         pane.set_filter(TextFilter::new("level=error"));
         // The newest slice is there at once; the rest follows in steps.
         let first_pass = pane.rows();
-        assert!(first_pass > 0 && first_pass < (SCAN_SLICE * 2 + 10) / 10, "{first_pass}");
+        assert!(
+            first_pass > 0 && first_pass < (SCAN_SLICE * 2 + 10) / 10,
+            "{first_pass}"
+        );
         assert!(pane.scanning().is_some());
         let selected = pane.row(pane.list.cursor.selected).map(|l| l.text.to_string());
         pane.finish_scan();
         assert_eq!(pane.rows(), (SCAN_SLICE * 2 + 10).div_ceil(10));
         assert_eq!(pane.scanning(), None);
-        assert_eq!(pane.row(pane.list.cursor.selected).map(|l| l.text.to_string()), selected);
-        assert_eq!(pane.row(0).map(|l| l.text.to_string()).as_deref(), Some("n=0 level=error"));
+        assert_eq!(
+            pane.row(pane.list.cursor.selected).map(|l| l.text.to_string()),
+            selected
+        );
+        assert_eq!(
+            pane.row(0).map(|l| l.text.to_string()).as_deref(),
+            Some("n=0 level=error")
+        );
     }
 
     #[test]

@@ -359,7 +359,10 @@ impl LokiFeed {
                         batch.push(super::notice(
                             sink.time.now(),
                             &self.name,
-                            &format!("Loki dropped {} entries from the live tail (it could not keep up)", frame.dropped),
+                            &format!(
+                                "Loki dropped {} from the live tail (it could not keep up)",
+                                if frame.dropped == 1 { "1 entry".to_string() } else { format!("{} entries", frame.dropped) }
+                            ),
                         ));
                     }
                 }

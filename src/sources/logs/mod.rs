@@ -16,7 +16,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::clock::TimeSource;
-use super::http::ClientError;
 use crate::app::msg::{Msg, SourceData, SourceId, SourceKind, SourceUpdate};
 use crate::app::state::AppState;
 use crate::config::LogSourceConfig;
@@ -79,8 +78,10 @@ pub fn build(
     for config in configs.iter().filter(|c| c.enabled) {
         let id = state.add_source(SourceKind::Logs, config.name.clone());
         let name: Arc<str> = Arc::from(config.name.as_str());
-        let feed = if let Some(loki) = &config.loki {
-            LokiFeed::from_config(id, name, loki, base_dir, env).map(|f| LogFeed::Loki(Box::new(f)))
+        let feed: Result<LogFeed, String> = if let Some(loki) = &config.loki {
+            LokiFeed::from_config(id, name, loki, base_dir, env)
+                .map(|f| LogFeed::Loki(Box::new(f)))
+                .map_err(|e| e.to_string())
         } else if let Some(path) = &config.file {
             Ok(LogFeed::File(FileFeed::new(id, name, base_dir.join(path))))
         } else if let Some(argv) = config.command.as_ref().filter(|a| !a.is_empty()) {
@@ -91,18 +92,13 @@ pub fn build(
                 Some(base_dir),
             )))
         } else {
-            Err(ClientError::NoUrl)
+            Err("needs one of loki, file or command".into())
         };
         match feed {
             Ok(feed) => feeds.push(feed),
-            Err(e) => {
+            Err(reason) => {
                 if let Some(s) = state.sources.get_mut(id.0) {
-                    s.health = SourceHealth::Disabled {
-                        reason: match e {
-                            ClientError::NoUrl => "needs exactly one of loki, file or command".into(),
-                            e => e.to_string(),
-                        },
-                    };
+                    s.health = SourceHealth::Disabled { reason };
                 }
             }
         }

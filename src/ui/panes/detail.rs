@@ -137,7 +137,13 @@ pub fn log_line(state: &AppState, line: &LogRef<'_>, width: usize) -> Vec<Line<'
     }
     if line.format == LineFormat::Logfmt {
         for (k, v) in logfmt_pairs(line.text) {
-            field(state, k, &v.replace("\\n", "\n").replace("\\t", "    "), width, &mut out);
+            field(
+                state,
+                k,
+                &v.replace("\\n", "\n").replace("\\t", "    "),
+                width,
+                &mut out,
+            );
         }
         return out;
     }

@@ -90,10 +90,7 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let mut window = ctx.window(logs.list.cursor, len, ctx.height);
     if logs.wrap {
         // Wrapped lines take several rows: start late enough that the selection still shows.
-        let rows_of = |r: usize| {
-            logs.row(r)
-                .map_or(1, |l| wrap_columns(l.text, text_w).len())
-        };
+        let rows_of = |r: usize| logs.row(r).map_or(1, |l| wrap_columns(l.text, text_w).len());
         let mut start = window.start;
         while start < selected && (start..=selected).map(rows_of).sum::<usize>() > ctx.height {
             start += 1;
@@ -108,9 +105,15 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         let Some(line) = logs.row(row) else { continue };
         let mut spans = Vec::with_capacity(6);
         if logs.show_time {
-            spans.push(Span::styled(format!("{} ", state.clock.hms(line.at)), theme.style(Slot::Muted)));
+            spans.push(Span::styled(
+                format!("{} ", state.clock.hms(line.at)),
+                theme.style(Slot::Muted),
+            ));
         }
-        spans.push(Span::styled(format!("{} ", line.level.word()), theme.style(level_slot(line.level))));
+        spans.push(Span::styled(
+            format!("{} ", line.level.word()),
+            theme.style(level_slot(line.level)),
+        ));
         if wide {
             spans.push(Span::styled(
                 format!("{} ", fit(line.source, src_w)),
