@@ -208,6 +208,6 @@ mod tests {
         assert_eq!(wrap("abcdef\nxy", 4), ["abcd", "ef", "xy"]);
         assert_eq!(wrap("日本語", 4), ["日本", "語"]);
         let hostile = wrap("a\x1b[2Jb\u{202e}c", 80);
-        assert_eq!(hostile, ["a␛[2Jb<U+202E>c"]);
+        assert_eq!(hostile, ["a⟪CSI 2J⟫b⟪RLO⟫c"]);
     }
 }
