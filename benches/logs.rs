@@ -32,6 +32,8 @@ use warroom::domain::sanitize::sanitize;
 
 /// Lines per generated file.
 const LINES: usize = 1_000_000;
+/// Cap of the buffer in the eviction benchmark.
+const FULL_CAP_BYTES: usize = 64 * 1024 * 1024;
 /// Environment variable that makes this binary a memory-measuring child.
 const CHILD: &str = "WARROOM_LOGS_BENCH_CHILD";
 
@@ -326,7 +328,10 @@ fn peers(logfmt: &Path, json: &Path) {
         for (i, peer) in list.iter().enumerate() {
             let (took, result, peak) = run_peer(peer, &home, &time_out);
             if result != results[i] {
-                println!("peers: {} gave {result} then {}", peer.label, results[i]);
+                println!(
+                    "peers: {} gave {} in the warm-up, then {result}",
+                    peer.label, results[i]
+                );
             }
             times[i].push(took);
             rss[i] = rss[i].max(peak);
@@ -382,6 +387,23 @@ fn ingest(c: &mut Criterion, inputs: &[(&str, Vec<&str>)]) {
                     black_box(&buffer);
                 }
                 total
+            })
+        });
+    }
+    // A log storm into a buffer that is already full: every push evicts (64 MiB cap, about
+    // 330 000 logfmt lines), so chunks are freed and allocated as lines age out.
+    if let Some((_, lines)) = inputs.first() {
+        let mut buffer = LogBuffer::new(FULL_CAP_BYTES);
+        for raw in lines {
+            buffer.push(&LogLine::new(now(), source.clone(), raw));
+        }
+        group.bench_function("logfmt into a full 64 MiB buffer (evicting)", |b| {
+            b.iter(|| {
+                let mut evicted = 0;
+                for raw in lines {
+                    evicted += buffer.push(&LogLine::new(now(), source.clone(), raw));
+                }
+                evicted
             })
         });
     }

@@ -69,6 +69,9 @@ pub enum Command {
     /// Declare, list, show and change incidents.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// List, show and lint runbooks (the shipped ones and those in `[runbooks] dirs`).
+    #[command(subcommand)]
+    Runbook(RunbookCommand),
     /// Append a note to the incident's timeline; prints the entry's id once it is on disk.
     Note {
         /// Include the note in public exports.
@@ -146,6 +149,21 @@ pub enum IncidentCommand {
         /// When it happened (RFC 3339, or HH:MM[:SS] today in UTC); default now.
         #[arg(long)]
         at: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunbookCommand {
+    /// Every runbook: id, title, owner, review date, steps and what it applies to. Exit 2 if one
+    /// does not load.
+    List,
+    /// One runbook: its inputs and its steps with ids, kinds, risks and commands as written.
+    Show { id: String },
+    /// Check runbooks (default: the configured ones) and print `file:line: severity: message`.
+    /// Exit 0 clean or warnings only, 1 any error, 2 the configuration is unusable.
+    Lint {
+        /// Runbook files, or directories of `*.md` files.
+        paths: Vec<PathBuf>,
     },
 }
 

@@ -14,6 +14,7 @@ pub mod export;
 pub mod journal;
 pub mod logging;
 pub mod quiet;
+pub mod runbook_cli;
 pub mod slo_report;
 pub mod sources;
 pub mod status;

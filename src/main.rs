@@ -24,6 +24,7 @@ use warroom::domain::timeline::TimelineEntry;
 use warroom::journal::{self, file::Pending, store::Store};
 use warroom::sources::clock::TimeSource;
 use warroom::sources::http::{self, HttpPolicy};
+use warroom::sources::runbook_exec;
 use warroom::sources::simulator;
 use warroom::terminal::{self, OsSignal};
 use warroom::ui::theme::Theme;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Some(Command::Status { json }) => status(&cli, &paths, *json),
         Some(Command::Slo { json, at }) => slo(&cli, &paths, *json, at.as_deref()),
         Some(Command::Demo { speed, seed }) => cockpit(&cli, &paths, Some((*speed, *seed))),
+        Some(Command::Runbook(cmd)) => runbook_command(&cli, &paths, cmd),
         None => cockpit(&cli, &paths, None),
         Some(_) => journal_command(&cli, &paths),
     }
@@ -220,20 +222,44 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> ExitCode {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // Runbook lint: errors fail the check, warnings are only printed.
+    let today = TimeSource::Real.now().date_naive();
+    let runbook_errors = warroom::runbook_cli::check_runbooks(&loaded, today, &mut std::io::stderr());
+    if runbook_errors > 0 {
+        eprintln!("warroom: {runbook_errors} runbook error(s) (warroom runbook lint)");
+    }
     if offline {
+        if runbook_errors > 0 {
+            return ExitCode::from(2);
+        }
         println!("ok (offline: sources not probed)");
         return ExitCode::SUCCESS;
     }
-    let problems = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt.block_on(probe_sources(&loaded)),
+    let (problems, rules) = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(async {
+            let rules = warroom::runbook_cli::fetch_unlinked_rules(&loaded, &env);
+            futures::future::join(probe_sources(&loaded), rules).await
+        }),
         Err(e) => {
             eprintln!("warroom: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    if problems.is_empty() {
+    // Alerting rules no runbook covers are warnings, as is not being able to list them.
+    match rules {
+        Ok(Some(unlinked)) => {
+            for rule in &unlinked {
+                eprintln!("  warning: {rule}");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("  warning: cannot list Prometheus's alerting rules: {e}"),
+    }
+    if problems.is_empty() && runbook_errors == 0 {
         println!("ok");
         ExitCode::SUCCESS
+    } else if problems.is_empty() {
+        ExitCode::from(2)
     } else {
         eprintln!(
             "warroom: {} source problem{}:",
@@ -245,6 +271,18 @@ fn check(cli: &Cli, paths: &Paths, offline: bool) -> ExitCode {
         }
         ExitCode::from(2)
     }
+}
+
+/// `warroom runbook …`: list, show and lint runbooks.
+fn runbook_command(cli: &Cli, paths: &Paths, cmd: &warroom::cli::RunbookCommand) -> ExitCode {
+    let opts = LoadOptions {
+        paths,
+        theme: cli.theme.as_deref(),
+        env: &env,
+    };
+    let today = TimeSource::Real.now().date_naive();
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    ExitCode::from(warroom::runbook_cli::run(cmd, &opts, today, &mut out, &mut err))
 }
 
 /// `warroom status`: one poll through the cockpit's own pollers, printed as text or JSON.
@@ -635,6 +673,30 @@ async fn run_cockpit(
     let journal = journal::service::start(store.clone(), redactor(loaded), incident, tx.clone())?;
     let terminal = terminal::enter()?;
     let mut runtime = Runtime::new(state, terminal, time, rx, Box::new(ProcessShell)).with_journal(journal);
+    // Runbook command steps and verify checks; none at all in a read-only session. Commands run
+    // in the config file's directory; the demo's run for real too, in its temporary directory
+    // (where their output is saved), but it has no Prometheus for verify steps.
+    if !cli.read_only {
+        let (cwd, verify) = match demo {
+            Some(_) => (
+                store.data_dir.clone(),
+                runbook_exec::Verifier::Unavailable("the demo has no Prometheus to check verify steps against".into()),
+            ),
+            None => (
+                config_dir(loaded),
+                runbook_exec::Verifier::from_config(&loaded.config, &config_dir(loaded), &env),
+            ),
+        };
+        let runner = runbook_exec::Runner {
+            data_dir: store.data_dir.clone(),
+            cwd,
+            redactor: redactor(loaded),
+            verify,
+            time,
+        };
+        let runs = runbook_exec::spawn(runner, &mut runtime.tasks, &tx);
+        runtime = runtime.with_runner(runs);
+    }
     if let Some((sim, speed)) = simulator {
         let refresh = runtime.refresh_requests();
         let teammates = simulator::Teammates::Journal(teammate_writer(store, redactor(loaded))?);

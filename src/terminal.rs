@@ -143,3 +143,32 @@ pub fn suspend() -> io::Result<()> {
     ACTIVE.store(true, Ordering::SeqCst);
     execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
 }
+
+/// The OSC 52 sequence that puts `text` on the clipboard of the terminal the user sits at (it
+/// travels through SSH and tmux with `set-clipboard on`). Only warroom's own text goes here.
+pub fn osc52(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                encoded.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    format!("\x1b]52;c;{encoded}\x07")
+}
+
+#[cfg(test)]
+mod osc52_tests {
+    #[test]
+    fn encodes_like_base64() {
+        assert_eq!(super::osc52("hi"), "\x1b]52;c;aGk=\x07");
+        assert_eq!(super::osc52("https://x"), "\x1b]52;c;aHR0cHM6Ly94\x07");
+    }
+}

@@ -282,7 +282,18 @@ fn the_design_example_loads_as_written() {
     assert_eq!(c.signals.len(), 9);
     assert_eq!(c.slo.len(), 2);
     let ids: Vec<&str> = loaded.runbooks.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["high-error-rate", "db-connection-exhaustion"]);
+    assert_eq!(
+        ids,
+        [
+            "high-error-rate",
+            "credential-abuse",
+            "db-saturation",
+            "db-compromise",
+            "deployment",
+            "rollback",
+            "db-connection-exhaustion"
+        ]
+    );
     assert_eq!(loaded.theme.name, "dark");
     assert_eq!(
         loaded.keymap.resolve(PaneId::Alerts, chord("ctrl-r")),

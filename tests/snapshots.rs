@@ -224,7 +224,7 @@ fn zoomed_alerts_show_the_selected_alert_in_full() {
         screen.contains("runbook_url") && screen.contains("runbook://high-error-rate"),
         "{screen}"
     );
-    assert!(screen.contains(":runbook high-error-rate"), "{screen}");
+    assert!(screen.contains("high-error-rate (o opens it)"), "{screen}");
     insta::assert_snapshot!(screen);
 }
 

@@ -44,6 +44,10 @@ pub enum Action {
     PrevWarning,
     CycleLevel,
     FilterRequest,
+    RunStep,
+    VerifyStep,
+    SkipStep,
+    OpenRunbook,
 }
 
 /// (action, config name, description), in the order the help overlay lists them.
@@ -189,6 +193,26 @@ const TABLE: &[(Action, &str, &str)] = &[
         "filter_request",
         "filter the logs to the selected line's request id (or trace id); again to clear",
     ),
+    (
+        Action::RunStep,
+        "run_step",
+        "run the selected step's command (shows it expanded and asks first)",
+    ),
+    (
+        Action::VerifyStep,
+        "verify_step",
+        "check the selected verify step's condition now",
+    ),
+    (
+        Action::SkipStep,
+        "skip_step",
+        "skip the selected runbook step (asks for the reason)",
+    ),
+    (
+        Action::OpenRunbook,
+        "open_runbook",
+        "open the selected alert's runbook (attached to the incident; a URL is copied)",
+    ),
     (Action::RefreshAll, "refresh_all", "poll every source now"),
     (Action::Suspend, "suspend", "suspend to the shell (fg resumes)"),
     (Action::Quit, "quit", "quit (asks first while an incident is open)"),
@@ -214,7 +238,7 @@ impl Action {
 
     /// Whether the action changes the world (removed in a `--read-only` session).
     pub fn is_write(self) -> bool {
-        matches!(self, Action::Silence)
+        matches!(self, Action::Silence | Action::RunStep)
     }
 
     pub fn from_name(name: &str) -> Option<Action> {

@@ -19,6 +19,61 @@ pub enum Effect {
     Record(Vec<EventDraft>),
     /// Change something in the world; the answer comes back as `Msg::RequestDone`.
     Request(Request),
+    /// Run a confirmed runbook command step in the background; its output comes back as
+    /// `Msg::StepOutput` and its end as `Msg::StepFinished`.
+    RunStep(StepRun),
+    /// Evaluate a runbook verify step's PromQL; the answer comes back as `Msg::VerifyDone`.
+    CheckVerify(VerifyCheck),
+    /// Put text on the responder's clipboard (OSC 52, through the terminal, over SSH too).
+    Clipboard(String),
+}
+
+/// A runbook command a responder confirmed, ready to run.
+#[derive(Clone, PartialEq)]
+pub struct StepRun {
+    /// Identifies this run in `StepOutput` / `StepFinished`.
+    pub run: u64,
+    /// The open incident, if any: the saved output goes in its directory.
+    pub incident: Option<String>,
+    pub runbook: String,
+    pub step: String,
+    /// The code block's language ("sh", "bash"): what interprets `command`.
+    pub lang: String,
+    /// Fully expanded, secrets included: never logged, never shown, never recorded.
+    pub command: String,
+    /// What may be shown and recorded: secrets masked.
+    pub display: String,
+    pub timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for StepRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepRun")
+            .field("run", &self.run)
+            .field("incident", &self.incident)
+            .field("runbook", &self.runbook)
+            .field("step", &self.step)
+            .field("lang", &self.lang)
+            .field("display", &self.display)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the runbook runner (sources::runbook_exec) is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunnerRequest {
+    Run(StepRun),
+    Verify(VerifyCheck),
+}
+
+/// A verify step to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyCheck {
+    pub run: u64,
+    pub runbook: String,
+    pub step: String,
+    pub promql: String,
 }
 
 /// A change to the world that a responder confirmed.

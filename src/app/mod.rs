@@ -9,6 +9,7 @@ pub mod msg;
 pub mod palette;
 pub mod pane;
 pub mod panes;
+pub mod runbook_run;
 pub mod runtime;
 pub mod silencing;
 pub mod state;

@@ -34,6 +34,50 @@ pub enum Msg {
         request: super::effect::Request,
         result: Result<RequestDone, String>,
     },
+    /// New output lines of a running step (sanitised, redacted, at most the display cap).
+    StepOutput {
+        run: u64,
+        lines: Vec<String>,
+    },
+    /// A step's command ended (or could not start).
+    StepFinished {
+        run: u64,
+        result: StepResult,
+    },
+    /// A verify step's PromQL was evaluated: `Ok(Some(value))` held (the value that satisfied it),
+    /// `Ok(None)` did not hold, `Err` could not be evaluated.
+    VerifyDone {
+        run: u64,
+        result: Result<Option<f64>, String>,
+    },
+}
+
+/// How a step's command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepResult {
+    /// The exit status, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// It ran past its timeout and its process group was killed.
+    pub timed_out: bool,
+    pub duration: std::time::Duration,
+    /// Bytes of output (stdout and stderr) it wrote, including what was not kept.
+    pub output_bytes: u64,
+    /// More output than the cap: the saved copy is cut.
+    pub truncated: bool,
+    /// SHA-256 (hex) of the saved, redacted output.
+    pub digest: String,
+    /// Where the redacted output was saved.
+    pub saved_to: Option<std::path::PathBuf>,
+    /// Why it could not start or be saved, if so.
+    pub error: Option<String>,
+}
+
+impl StepResult {
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out && self.error.is_none()
+    }
 }
 
 /// A request that took effect: the id of what it created or changed, and where.

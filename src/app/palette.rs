@@ -31,6 +31,11 @@ pub enum Command {
     },
     Status(IncidentStatus),
     Severity(IncidentSeverity),
+    /// Set a value of the shown runbook's input (kept for this session).
+    Input {
+        name: String,
+        value: String,
+    },
     /// Jump the Logs pane to the first line at a time of day (in the shown time zone).
     Goto((u32, u32, u32)),
     /// Show log lines at or above a level; `None` shows all.
@@ -110,6 +115,10 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
     (
         "goto",
         "goto <HH:MM[:SS]>: jump the Logs pane to the first line at that time",
+    ),
+    (
+        "input",
+        "input <name> <value>: set an input of the shown runbook for its commands",
     ),
     (
         "level",
@@ -207,6 +216,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
             IncidentSeverity::parse(rest)
                 .map(Command::Severity)
                 .ok_or_else(|| format!("unknown severity \"{rest}\" (SEV1..SEV4)"))
+        }
+        "input" => {
+            needs_arg("an input name and a value")?;
+            let (name, value) = rest
+                .split_once(char::is_whitespace)
+                .map(|(n, v)| (n.trim(), v.trim()))
+                .ok_or_else(|| "input needs a name and a value: input namespace odin-prod".to_string())?;
+            Ok(Command::Input {
+                name: name.to_string(),
+                value: value.to_string(),
+            })
         }
         "goto" => {
             needs_arg("a time of day like 14:05")?;

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::effect::{Effect, Request};
+use super::effect::{Effect, Request, RunnerRequest};
 use super::msg::Msg;
 use super::state::AppState;
 use super::update::update;
@@ -99,6 +99,10 @@ pub struct Runtime<B: Backend> {
     refresh: tokio::sync::watch::Sender<u64>,
     /// Where requests to change the world go (the Alertmanager silencer, or the simulator).
     requests: Option<mpsc::Sender<Request>>,
+    /// Where confirmed runbook steps and verify checks go (`sources::runbook_exec`).
+    runner: Option<mpsc::Sender<RunnerRequest>>,
+    /// Whether `Effect::Clipboard` writes OSC 52 to the real terminal (off in tests).
+    osc52: bool,
     shell: Box<dyn Shell>,
     dirty: bool,
     last_draw: Option<Instant>,
@@ -126,6 +130,8 @@ impl<B: Backend> Runtime<B> {
             journal: None,
             refresh: tokio::sync::watch::Sender::new(0),
             requests: None,
+            runner: None,
+            osc52: false,
             shell,
             dirty: true,
             last_draw: None,
@@ -144,6 +150,18 @@ impl<B: Backend> Runtime<B> {
     /// Takes the journal service back (to close it once the loop has ended).
     pub fn take_journal(&mut self) -> Option<JournalHandle> {
         self.journal.take()
+    }
+
+    /// Lets `Effect::Clipboard` write OSC 52 to the terminal on stdout.
+    pub fn with_clipboard(mut self) -> Self {
+        self.osc52 = true;
+        self
+    }
+
+    /// Sends confirmed runbook steps and verify checks to `runner` from now on.
+    pub fn with_runner(mut self, runner: mpsc::Sender<RunnerRequest>) -> Self {
+        self.runner = Some(runner);
+        self
     }
 
     /// Sends confirmed requests (silences) to `requests` from now on.
@@ -246,6 +264,18 @@ impl<B: Backend> Runtime<B> {
         }
     }
 
+    /// Hands a job to the runbook runner; why not, if it cannot take it.
+    fn to_runner(&self, job: RunnerRequest) -> Option<String> {
+        match &self.runner {
+            Some(tx) => match tx.try_send(job) {
+                Ok(()) => None,
+                Err(mpsc::error::TrySendError::Full(_)) => Some("the runner is busy: try again in a moment".into()),
+                Err(mpsc::error::TrySendError::Closed(_)) => Some("the runbook runner has stopped".into()),
+            },
+            None => Some("runbook execution is not available in this session".into()),
+        }
+    }
+
     fn on_terminal_event(&mut self, event: Event) -> Result<(), RuntimeError> {
         match event {
             Event::Key(key) if key.kind != KeyEventKind::Release => self.accept(Msg::Key(key)),
@@ -297,6 +327,44 @@ impl<B: Backend> Runtime<B> {
                             }
                         }
                         next.extend(update(&mut self.state, Msg::Recorded(entries), now));
+                    }
+                    Effect::RunStep(run) => {
+                        let id = run.run;
+                        if let Some(why) = self.to_runner(RunnerRequest::Run(run)) {
+                            let result = crate::app::msg::StepResult {
+                                exit_code: None,
+                                signal: None,
+                                timed_out: false,
+                                duration: std::time::Duration::ZERO,
+                                output_bytes: 0,
+                                truncated: false,
+                                digest: String::new(),
+                                saved_to: None,
+                                error: Some(why),
+                            };
+                            next.extend(update(&mut self.state, Msg::StepFinished { run: id, result }, now));
+                        }
+                    }
+                    Effect::Clipboard(text) => {
+                        if self.osc52 {
+                            use std::io::Write as _;
+                            let mut out = std::io::stdout();
+                            let _ = out.write_all(crate::terminal::osc52(&text).as_bytes());
+                            let _ = out.flush();
+                        }
+                    }
+                    Effect::CheckVerify(check) => {
+                        let id = check.run;
+                        if let Some(why) = self.to_runner(RunnerRequest::Verify(check)) {
+                            next.extend(update(
+                                &mut self.state,
+                                Msg::VerifyDone {
+                                    run: id,
+                                    result: Err(why),
+                                },
+                                now,
+                            ));
+                        }
                     }
                     Effect::Request(request) => {
                         let refused = match &self.requests {

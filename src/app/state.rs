@@ -86,6 +86,10 @@ pub enum Modal {
     Silence(Box<super::silencing::SilenceForm>),
     /// The silences, with extend and expire.
     Silences(super::silencing::SilenceList),
+    /// A runbook command waiting for the go-ahead, scaled to its risk.
+    ConfirmStep(Box<super::runbook_run::StepConfirm>),
+    /// A runbook step being skipped: its reason.
+    SkipStep(Box<super::runbook_run::SkipPrompt>),
 }
 
 /// A note being written (tui-textarea): Ctrl-S records it, Esc discards it.

@@ -38,6 +38,9 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             keep_cursors_visible(state);
             Vec::new()
         }
+        Msg::StepOutput { run, lines } => super::runbook_run::on_output(state, run, lines, now),
+        Msg::StepFinished { run, result } => super::runbook_run::on_finished(state, run, result, now),
+        Msg::VerifyDone { run, result } => super::runbook_run::on_verify(state, run, result, now),
         Msg::Work => {
             state.logs.scan_step(crate::app::panes::logs::SCAN_SLICE);
             logs_cursor_follow(state);
@@ -52,7 +55,7 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             {
                 state.notice = None;
             }
-            Vec::new()
+            super::runbook_run::on_tick(state, now)
         }
         Msg::Source(update) => on_source(state, update),
         Msg::Recorded(entries) => {
@@ -153,6 +156,8 @@ fn on_key(state: &mut AppState, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect
         }
         Some(Modal::Silence(form)) => super::silencing::on_form_key(state, form, key, now),
         Some(Modal::Silences(list)) => super::silencing::on_list_key(state, list, key, now),
+        Some(Modal::ConfirmStep(confirm)) => super::runbook_run::on_confirm_key(state, confirm, key, now),
+        Some(Modal::SkipStep(skip)) => super::runbook_run::on_skip_key(state, skip, key, now),
         Some(Modal::ConfirmQuit) => {
             if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 vec![Effect::Quit]
@@ -355,6 +360,10 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
             }
         }
         Action::ToggleStep => return toggle_step(state, now),
+        Action::RunStep => return super::runbook_run::start_run(state, now),
+        Action::VerifyStep => return super::runbook_run::check_selected(state, now),
+        Action::SkipStep => return super::runbook_run::start_skip(state, now),
+        Action::OpenRunbook => return super::runbook_run::open_for_alert(state, now),
         Action::ToggleWrap | Action::ToggleTimestamps | Action::CycleLevel | Action::FilterRequest
             if state.focus != PaneId::Logs =>
         {
@@ -542,6 +551,11 @@ fn toggle_step(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
     record(drafts)
 }
 
+/// Runs a palette command (for other modules: opening an alert's runbook is `:runbook ID`).
+pub fn run_palette_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Vec<Effect> {
+    run_command(state, command, now)
+}
+
 fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Vec<Effect> {
     match command {
         Command::Action(action) => apply_action(state, action, now),
@@ -652,6 +666,7 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
             Some(()) => record(vec![human(now, Event::StatusChanged { status })]),
             None => Vec::new(),
         },
+        Command::Input { name, value } => super::runbook_run::set_input(state, name, value, now),
         Command::Goto(hms) => {
             let at = state.clock.at_time_of_day(now, hms);
             state.focus = PaneId::Logs;

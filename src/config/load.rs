@@ -88,10 +88,29 @@ pub struct LoadOptions<'a> {
 }
 
 /// The runbooks shipped in `runbooks/`, embedded.
-pub const BUILTIN_RUNBOOKS: [(&str, &str); 1] =
-    [("high-error-rate.md", include_str!("../../runbooks/high-error-rate.md"))];
+pub const BUILTIN_RUNBOOKS: [(&str, &str); 6] = [
+    ("high-error-rate.md", include_str!("../../runbooks/high-error-rate.md")),
+    (
+        "credential-abuse.md",
+        include_str!("../../runbooks/credential-abuse.md"),
+    ),
+    ("db-saturation.md", include_str!("../../runbooks/db-saturation.md")),
+    ("db-compromise.md", include_str!("../../runbooks/db-compromise.md")),
+    ("deployment.md", include_str!("../../runbooks/deployment.md")),
+    ("rollback.md", include_str!("../../runbooks/rollback.md")),
+];
 
 pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
+    load_inner(opts, true)
+}
+
+/// Like [`load`], except that runbooks which do not parse are left out instead of failing the
+/// load: for `warroom runbook`, which reports them itself (`lint`) or alongside (`list`).
+pub fn load_without_broken_runbooks(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
+    load_inner(opts, false)
+}
+
+fn load_inner(opts: &LoadOptions<'_>, runbook_problems_fail: bool) -> Result<Loaded, Vec<Problem>> {
     let mut problems = Vec::new();
     let defaults: toml::Table = match toml::from_str(DEFAULT_CONFIG) {
         Ok(t) => t,
@@ -232,7 +251,9 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
     }
 
     let (runbooks, runbook_problems) = load_runbooks(&config.runbooks.dirs, &base_dir);
-    problems.extend(runbook_problems);
+    if runbook_problems_fail {
+        problems.extend(runbook_problems);
+    }
 
     match theme {
         Some(theme) if problems.is_empty() => Ok(Loaded {
@@ -866,21 +887,27 @@ pub fn load_themes(dir: &Path) -> (Vec<Theme>, Vec<Problem>) {
     (themes, problems)
 }
 
-/// The shipped runbooks plus `*.md` files in the configured directories.
-pub fn load_runbooks(dirs: &[PathBuf], base: &Path) -> (Vec<Runbook>, Vec<Problem>) {
-    let mut runbooks = Vec::new();
+/// A runbook file as read: the name problems are reported under, and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunbookSource {
+    /// `(built-in) runbooks/NAME.md`, or the file's path.
+    pub name: String,
+    pub text: String,
+    pub builtin: bool,
+}
+
+/// The shipped runbooks, then the `*.md` files of each configured directory (by name); a file
+/// that cannot be read is a problem. Directories are relative to `base` (the config file's).
+pub fn runbook_sources(dirs: &[PathBuf], base: &Path) -> (Vec<RunbookSource>, Vec<Problem>) {
+    let mut sources: Vec<RunbookSource> = BUILTIN_RUNBOOKS
+        .iter()
+        .map(|(name, text)| RunbookSource {
+            name: format!("(built-in) runbooks/{name}"),
+            text: (*text).to_string(),
+            builtin: true,
+        })
+        .collect();
     let mut problems = Vec::new();
-    for (name, text) in BUILTIN_RUNBOOKS {
-        match runbook::parse(text) {
-            Ok(rb) => runbooks.push(rb),
-            Err(e) => problems.push(Problem {
-                file: format!("(built-in) runbooks/{name}"),
-                line: Some(e.line),
-                key: None,
-                message: e.message,
-            }),
-        }
-    }
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(base.join(dir)) else {
             continue;
@@ -892,24 +919,52 @@ pub fn load_runbooks(dirs: &[PathBuf], base: &Path) -> (Vec<Runbook>, Vec<Proble
             .collect();
         files.sort();
         for path in files {
-            let shown = path.display().to_string();
-            match std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|t| runbook::parse(&t).map_err(|e| format!("line {}: {}", e.line, e.message)))
-            {
-                Ok(rb) => {
-                    runbooks.retain(|r: &Runbook| r.id != rb.id);
-                    runbooks.push(rb);
-                }
-                Err(message) => problems.push(Problem {
-                    file: shown,
+            let name = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => sources.push(RunbookSource {
+                    name,
+                    text,
+                    builtin: false,
+                }),
+                Err(e) => problems.push(Problem {
+                    file: name,
                     line: None,
                     key: None,
-                    message,
+                    message: format!("cannot read the runbook: {e}"),
                 }),
             }
         }
     }
+    (sources, problems)
+}
+
+/// Parses runbook sources; a later runbook replaces an earlier one of the same id (a file in a
+/// configured directory may replace a shipped one). Problems name the file and line.
+pub fn parse_runbooks(sources: &[RunbookSource]) -> (Vec<Runbook>, Vec<Problem>) {
+    let mut runbooks: Vec<Runbook> = Vec::new();
+    let mut problems = Vec::new();
+    for source in sources {
+        match runbook::parse(&source.text) {
+            Ok(rb) => {
+                runbooks.retain(|r| r.id != rb.id);
+                runbooks.push(rb);
+            }
+            Err(e) => problems.push(Problem {
+                file: source.name.clone(),
+                line: Some(e.line),
+                key: None,
+                message: e.message,
+            }),
+        }
+    }
+    (runbooks, problems)
+}
+
+/// The shipped runbooks plus `*.md` files in the configured directories.
+pub fn load_runbooks(dirs: &[PathBuf], base: &Path) -> (Vec<Runbook>, Vec<Problem>) {
+    let (sources, mut problems) = runbook_sources(dirs, base);
+    let (runbooks, parse_problems) = parse_runbooks(&sources);
+    problems.extend(parse_problems);
     (runbooks, problems)
 }
 

@@ -323,6 +323,8 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::SourceRecovered { .. }
             | Event::SloStateChanged { .. }
             | Event::LogPinned { .. }
+            | Event::StepRan { .. }
+            | Event::StepRefused { .. }
             | Event::Retracted { .. },
             Some(_),
         ) => {}

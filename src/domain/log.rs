@@ -22,13 +22,19 @@ pub enum LogLevel {
 
 impl LogLevel {
     pub fn parse(word: &str) -> Self {
-        match word.to_ascii_lowercase().as_str() {
-            "error" | "err" | "e" | "fatal" | "critical" | "crit" | "panic" | "emerg" | "alert" | "severe" => {
-                Self::Error
-            }
-            "warn" | "warning" | "w" => Self::Warn,
-            "info" | "notice" | "information" | "i" => Self::Info,
-            "debug" | "trace" | "dbg" | "d" | "fine" => Self::Debug,
+        // Lower-cased on the stack: this runs for every line.
+        let mut buf = [0u8; 12];
+        let Some(lower) = buf.get_mut(..word.len()) else {
+            return Self::Unknown;
+        };
+        lower.copy_from_slice(word.as_bytes());
+        lower.make_ascii_lowercase();
+        match &*lower {
+            b"error" | b"err" | b"e" | b"fatal" | b"critical" | b"crit" | b"panic" | b"emerg" | b"alert"
+            | b"severe" => Self::Error,
+            b"warn" | b"warning" | b"w" => Self::Warn,
+            b"info" | b"notice" | b"information" | b"i" => Self::Info,
+            b"debug" | b"trace" | b"dbg" | b"d" | b"fine" => Self::Debug,
             _ => Self::Unknown,
         }
     }
@@ -260,14 +266,13 @@ fn parse_json(text: &str, offset: usize) -> Option<Parsed> {
     };
     // The end of a JSON string starting after its opening quote at `i`.
     let string_end = |mut i: usize| -> Option<usize> {
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\\' => i += 2,
-                b'"' => return Some(i),
-                _ => i += 1,
+        loop {
+            let j = i + memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+            if bytes[j] == b'"' {
+                return Some(j);
             }
+            i = j + 2;
         }
-        None
     };
     loop {
         skip_ws(&mut i);
@@ -342,7 +347,9 @@ fn parse_logfmt(text: &str) -> Option<Parsed> {
         ..Parsed::default()
     };
     let mut pairs = 0;
-    let mut bare: Vec<(usize, usize)> = Vec::new();
+    // Up to three leading bare words (a timestamp, a level), kept without allocating.
+    let mut bare = [(0usize, 0usize); 3];
+    let mut bare_len = 0;
     let mut i = 0;
     while i < bytes.len() {
         while i < bytes.len() && bytes[i] == b' ' {
@@ -356,8 +363,9 @@ fn parse_logfmt(text: &str) -> Option<Parsed> {
             i += 1;
         }
         if i >= bytes.len() || bytes[i] == b' ' {
-            if bare.len() < 3 {
-                bare.push((start, i));
+            if let Some(slot) = bare.get_mut(bare_len) {
+                *slot = (start, i);
+                bare_len += 1;
             }
             continue;
         }
@@ -366,17 +374,22 @@ fn parse_logfmt(text: &str) -> Option<Parsed> {
         let (value_start, value_end) = if bytes.get(i) == Some(&b'"') {
             let vs = i + 1;
             let mut j = vs;
-            while j < bytes.len() && bytes[j] != b'"' {
-                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            while let Some(k) = bytes.get(j..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+                j += k;
+                if bytes[j] == b'"' {
+                    break;
+                }
+                j += 2;
+            }
+            if bytes.get(j) != Some(&b'"') {
+                j = bytes.len();
             }
             let end = j.min(bytes.len());
             i = (j + 1).min(bytes.len());
             (vs, end)
         } else {
             let vs = i;
-            while i < bytes.len() && bytes[i] != b' ' {
-                i += 1;
-            }
+            i = memchr::memchr(b' ', &bytes[i..]).map_or(bytes.len(), |k| i + k);
             (vs, i)
         };
         if key.is_empty() {
@@ -391,7 +404,7 @@ fn parse_logfmt(text: &str) -> Option<Parsed> {
     if pairs < 2 {
         return None;
     }
-    for (s, e) in bare {
+    for &(s, e) in &bare[..bare_len] {
         let word = text.get(s..e).unwrap_or("");
         if p.at.is_none()
             && let Some(t) = parse_time(word)
@@ -660,6 +673,19 @@ impl LogBuffer {
 
     pub fn get(&self, index: usize) -> Option<LogRef<'_>> {
         self.records.get(index).map(|r| self.view(r))
+    }
+
+    /// The text, level and source slot of line `index`, without building a `LogRef` (the
+    /// filter's scan).
+    pub fn scan_fields(&self, index: usize) -> Option<(&str, LogLevel, u16)> {
+        self.records
+            .get(index)
+            .map(|r| (self.text_of(r), LogLevel::from_u8(r.level), r.source))
+    }
+
+    /// The name of source slot `slot` (as in `scan_fields`).
+    pub fn source_name(&self, slot: u16) -> &str {
+        self.sources.get(usize::from(slot)).map_or("?", |(s, _)| s.as_ref())
     }
 
     /// Just the text of line `index` (the filter's fast path).

@@ -134,6 +134,31 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// A runbook command step ran (the command as shown, secrets masked).
+    #[serde(rename = "runbook.run")]
+    StepRan {
+        runbook: String,
+        step: String,
+        command: String,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        timed_out: bool,
+        duration_ms: u64,
+        output_bytes: u64,
+        truncated: bool,
+        /// SHA-256 of the saved, redacted output.
+        digest: String,
+        saved_to: Option<String>,
+        error: Option<String>,
+    },
+    /// A responder declined to run a command step at its confirmation.
+    #[serde(rename = "runbook.refused")]
+    StepRefused {
+        runbook: String,
+        step: String,
+        command: String,
+        risk: String,
+    },
     /// A log line a responder pinned as evidence (redacted like every entry before it is stored).
     #[serde(rename = "log.pinned")]
     LogPinned {
@@ -156,7 +181,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 22] = [
+pub const KINDS: [&str; 24] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -174,6 +199,8 @@ pub const KINDS: [&str; 22] = [
     "source.up",
     "runbook.attached",
     "runbook.step",
+    "runbook.run",
+    "runbook.refused",
     "slo.state",
     "log.pinned",
     "entry.pinned",
@@ -202,6 +229,8 @@ impl Event {
             Self::SourceRecovered { .. } => "source.up",
             Self::RunbookAttached { .. } => "runbook.attached",
             Self::StepChanged { .. } => "runbook.step",
+            Self::StepRan { .. } => "runbook.run",
+            Self::StepRefused { .. } => "runbook.refused",
             Self::SloStateChanged { .. } => "slo.state",
             Self::LogPinned { .. } => "log.pinned",
             Self::Pinned { .. } => "entry.pinned",
@@ -224,7 +253,10 @@ impl Event {
             | Self::SilenceFailed { .. } => "silence",
             Self::DeployObserved { .. } => "deploy",
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
-            Self::RunbookAttached { .. } | Self::StepChanged { .. } => "runbook",
+            Self::RunbookAttached { .. }
+            | Self::StepChanged { .. }
+            | Self::StepRan { .. }
+            | Self::StepRefused { .. } => "runbook",
             Self::SloStateChanged { .. } => "slo",
             Self::Pinned { .. } | Self::Unpinned { .. } => "pin",
             Self::LogPinned { .. } => "log",
@@ -286,6 +318,8 @@ impl Event {
                     | Self::SilenceExtended { .. }
                     | Self::SilenceExpired { .. }
                     | Self::SilenceFailed { .. }
+                    | Self::StepRan { .. }
+                    | Self::StepRefused { .. }
             )
     }
 
@@ -393,6 +427,35 @@ impl Event {
             Self::Unpinned { target } => format!("unpinned {}", short_id(target)),
             Self::Retracted { reason } => format!("retracted: {reason}"),
             Self::LogPinned { source, line, .. } => format!("log {source}: {line}"),
+            Self::StepRan {
+                step,
+                command,
+                exit_code,
+                signal,
+                timed_out,
+                duration_ms,
+                digest,
+                error,
+                ..
+            } => {
+                let outcome = match (error, timed_out, exit_code, signal) {
+                    (Some(e), _, _, _) => format!("could not run: {e}"),
+                    (None, true, _, _) => "timed out, killed".to_string(),
+                    (None, false, Some(code), _) => format!("exit {code}"),
+                    (None, false, None, Some(sig)) => format!("killed by signal {sig}"),
+                    _ => "ended".to_string(),
+                };
+                let digest = digest.get(..12).unwrap_or(digest);
+                format!(
+                    "ran {step}: `{command}` → {outcome} in {:.1}s (output sha256 {digest}…)",
+                    *duration_ms as f64 / 1000.0
+                )
+            }
+            Self::StepRefused {
+                step, command, risk, ..
+            } => {
+                format!("declined to run {step} ({risk}): `{command}`")
+            }
         }
     }
 }

@@ -8,5 +8,6 @@ pub mod http;
 pub mod live;
 pub mod logs;
 pub mod prometheus;
+pub mod runbook_exec;
 pub mod simulator;
 pub mod slo;

@@ -7,6 +7,7 @@ pub mod hint;
 pub mod layout;
 pub mod modal;
 pub mod panes;
+pub mod runbook_modal;
 pub mod silence;
 pub mod status_bar;
 pub mod text;
@@ -88,6 +89,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState, now: DateTime<Utc>) {
         Some(Modal::ConfirmQuit) => modal::render_confirm_quit(frame, area, state, now),
         Some(Modal::Note(editor)) => modal::render_note(frame, area, state, editor),
         Some(Modal::Silence(form)) => silence::render_form(frame, area, state, form, now),
+        Some(Modal::ConfirmStep(c)) => runbook_modal::render_confirm(frame, area, state, c),
+        Some(Modal::SkipStep(s)) => runbook_modal::render_skip(frame, area, state, s),
         Some(Modal::Silences(list)) => silence::render_list(frame, area, state, list, now),
         Some(Modal::Filter { .. }) | None => {}
     }

@@ -1,7 +1,12 @@
 //! Runbook pane state: the runbooks known to the cockpit and which one is shown; step progress
 //! comes from the incident (the journal), never from here.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
 use crate::app::list::ListView;
+use crate::app::runbook_run::ActiveRun;
 use crate::domain::runbook::Runbook;
 
 #[derive(Debug, Clone, Default)]
@@ -10,6 +15,14 @@ pub struct RunbookPane {
     /// Id of the runbook shown.
     pub active: Option<String>,
     pub list: ListView,
+    /// Input values set with `:input`, per runbook (this session only; defaults otherwise).
+    pub inputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Runs started here, oldest first (their output and outcome).
+    pub runs: Vec<ActiveRun>,
+    pub next_run: u64,
+    /// Verify checks asked for and not answered yet: run id → (runbook, step, when).
+    pub verifying: BTreeMap<u64, (String, String, DateTime<Utc>)>,
+    pub last_verify: Option<DateTime<Utc>>,
 }
 
 impl RunbookPane {

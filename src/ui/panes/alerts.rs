@@ -200,7 +200,20 @@ fn alert_line(ctx: &Ctx<'_>, cols: &Columns, alert: &Alert, grouped: bool) -> Li
         }
         match muted_by(state, alert, ctx.now) {
             Some(why) => spans.push(Span::styled(fit(&why, cols.summary), theme.style(Slot::Muted))),
-            None => spans.push(Span::styled(fit(alert.summary(), cols.summary), theme.style(text_slot))),
+            None => {
+                // A firing alert with nowhere to go next is flagged: responders should know now.
+                let orphan = alert.state.is_active()
+                    && crate::app::runbook_run::link_for(state, alert) == crate::app::runbook_run::RunbookLink::None;
+                if orphan && cols.summary > 24 {
+                    spans.push(Span::styled("⚠ no runbook · ", theme.style(Slot::Warn)));
+                    spans.push(Span::styled(
+                        fit(alert.summary(), cols.summary - 15),
+                        theme.style(text_slot),
+                    ));
+                } else {
+                    spans.push(Span::styled(fit(alert.summary(), cols.summary), theme.style(text_slot)));
+                }
+            }
         }
     }
     Line::from(spans)

@@ -73,17 +73,15 @@ pub fn alert(state: &AppState, alert: &Alert, width: usize) -> Vec<Line<'static>
     for (k, v) in &alert.annotations {
         field(state, k, v, width, &mut out);
     }
-    if alert.runbook_url().is_none() {
-        field(
-            state,
-            "runbook",
-            "none linked: this alert has no runbook_url annotation",
-            width,
-            &mut out,
-        );
-    } else if let Some(id) = alert.runbook_url().and_then(|u| u.strip_prefix("runbook://")) {
-        field(state, "open runbook", &format!(":runbook {id}"), width, &mut out);
-    }
+    use crate::app::runbook_run::{RunbookLink, link_for};
+    let link = match link_for(state, alert) {
+        RunbookLink::Local(id) => format!("{id} (o opens it)"),
+        RunbookLink::Matched(id) => format!("{id}, matched by name or labels (o opens it)"),
+        RunbookLink::Url(url) => format!("{url} (o copies it)"),
+        RunbookLink::Missing(id) => format!("⚠ runbook://{id} is not a loaded runbook"),
+        RunbookLink::None => "⚠ NONE: no runbook_url annotation and no runbook applies".to_string(),
+    };
+    field(state, "runbook", &link, width, &mut out);
     let labels: Vec<String> = alert.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     field(state, "labels", &labels.join(" "), width, &mut out);
     if let Some(url) = &alert.generator_url {

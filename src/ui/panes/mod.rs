@@ -98,6 +98,18 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: Pane
             .logs
             .row(state.logs.list.cursor.selected)
             .map(|l| detail::log_line(state, &l, width)),
+        PaneId::Runbook => {
+            // The step first; of a long run's output, the newest lines.
+            let mut lines = runbook::detail(state, width);
+            let room = usize::from(area.height).saturating_sub(1);
+            if lines.len() > room {
+                let head = lines.len().min(8).min(room);
+                let tail: Vec<_> = lines.split_off(lines.len() - (room - head));
+                lines.truncate(head);
+                lines.extend(tail);
+            }
+            (!lines.is_empty()).then_some(lines)
+        }
         _ => None,
     };
     lines.extend(body.unwrap_or_else(|| vec![Line::from(Span::styled(" nothing selected", theme.style(Slot::Muted)))]));
