@@ -651,6 +651,7 @@ fn is_step_id(id: &str) -> bool {
 fn steps(body: &body::Body, found: &mut Vec<Found>) -> Vec<Step> {
     let mut out: Vec<Step> = Vec::with_capacity(body.steps.len());
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut suffixes: BTreeMap<String, usize> = BTreeMap::new();
     for (n, raw) in body.steps.iter().enumerate() {
         let (text, explicit) = split_id(&raw.text);
         let mut id = match explicit {
@@ -677,10 +678,11 @@ fn steps(body: &body::Body, found: &mut Vec<Found>) -> Vec<Step> {
                 format!("duplicate step id `{id}` (first on line {first}): give one an explicit {{#id}}"),
             ));
             let base = id.clone();
-            let mut k = 2;
+            // Where the search for a free suffix resumes, so many duplicates stay linear.
+            let k = suffixes.entry(base.clone()).or_insert(2);
             while seen.contains_key(&id) {
                 id = format!("{base}-{k}");
-                k += 1;
+                *k += 1;
             }
         }
         seen.insert(id.clone(), raw.line);
