@@ -674,27 +674,20 @@ async fn run_cockpit(
     let terminal = terminal::enter()?;
     let mut runtime = Runtime::new(state, terminal, time, rx, Box::new(ProcessShell)).with_journal(journal);
     // Runbook command steps and verify checks; none at all in a read-only session. Commands run
-    // in the config file's directory; the demo's run for real too, in its temporary directory
-    // (where their output is saved), but it has no Prometheus for verify steps.
+    // in the config file's directory; the demo runs nothing (a rehearsal shows what would run).
     if !cli.read_only {
-        let (cwd, verify) = match demo {
-            Some(_) => (
-                store.data_dir.clone(),
-                runbook_exec::Verifier::Unavailable("the demo has no Prometheus to check verify steps against".into()),
-            ),
-            None => (
-                config_dir(loaded),
-                runbook_exec::Verifier::from_config(&loaded.config, &config_dir(loaded), &env),
-            ),
+        let runs = if demo.is_some() {
+            runbook_exec::spawn_rehearsal(&mut runtime.tasks, &tx)
+        } else {
+            let runner = runbook_exec::Runner {
+                data_dir: store.data_dir.clone(),
+                cwd: config_dir(loaded),
+                redactor: redactor(loaded),
+                verify: runbook_exec::Verifier::from_config(&loaded.config, &config_dir(loaded), &env),
+                time,
+            };
+            runbook_exec::spawn(runner, &mut runtime.tasks, &tx)
         };
-        let runner = runbook_exec::Runner {
-            data_dir: store.data_dir.clone(),
-            cwd,
-            redactor: redactor(loaded),
-            verify,
-            time,
-        };
-        let runs = runbook_exec::spawn(runner, &mut runtime.tasks, &tx);
         runtime = runtime.with_runner(runs);
     }
     if let Some((sim, speed)) = simulator {

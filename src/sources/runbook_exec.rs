@@ -95,6 +95,55 @@ pub fn spawn(runner: Runner, tasks: &mut JoinSet<()>, tx: &mpsc::Sender<Msg>) ->
     requests
 }
 
+/// The demo's runner: nothing is run on this machine (a demo must never touch a real cluster with
+/// the user's credentials). Each confirmed step answers with the command it would have run, as a
+/// rehearsal, and succeeds; verify steps say there is no Prometheus to ask.
+pub fn spawn_rehearsal(tasks: &mut JoinSet<()>, tx: &mpsc::Sender<Msg>) -> mpsc::Sender<RunnerRequest> {
+    let (requests, mut rx) = mpsc::channel::<RunnerRequest>(CHANNEL_CAPACITY);
+    let tx = tx.clone();
+    tasks.spawn(async move {
+        while let Some(job) = rx.recv().await {
+            let sent = match job {
+                RunnerRequest::Run(run) => {
+                    let mut lines = vec![format!(
+                        "{NOTICE_PREFIX}demo rehearsal: nothing was run; a live cockpit would run:"
+                    )];
+                    lines.extend(run.display.lines().map(|l| format!("  $ {}", sanitize(l))));
+                    let text = lines.join("\n");
+                    let digest = Sha256::digest(text.as_bytes())
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>();
+                    let output = tx.send(Msg::StepOutput { run: run.run, lines }).await;
+                    let result = StepResult {
+                        exit_code: Some(0),
+                        signal: None,
+                        timed_out: false,
+                        duration: Duration::ZERO,
+                        output_bytes: text.len() as u64,
+                        truncated: false,
+                        digest,
+                        saved_to: None,
+                        error: None,
+                    };
+                    output.and(tx.send(Msg::StepFinished { run: run.run, result }).await)
+                }
+                RunnerRequest::Verify(check) => {
+                    tx.send(Msg::VerifyDone {
+                        run: check.run,
+                        result: Err("the demo has no Prometheus to check verify steps against".into()),
+                    })
+                    .await
+                }
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    });
+    requests
+}
+
 /// Why a step's command was not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
