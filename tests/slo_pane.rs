@@ -329,3 +329,38 @@ fn entering_and_leaving_alarming_states_and_exhausting_the_budget_are_recorded_w
     );
     assert!(rig.feed(vec![availability("EXHAUSTED", at(120))], at(120)).is_empty());
 }
+
+#[test]
+fn a_recorded_mitigation_plan_turns_the_freeze_into_a_warning() {
+    let mut rig = rig();
+    rig.feed(vec![availability("EXHAUSTED", at(0))], at(0));
+    assert!(rig.screen(at(1)).contains("RELEASES FROZEN"));
+    let mut effects = update(&mut rig.state, Msg::Key(key(":")), at(2));
+    for c in "mitigation revert 1.4.2; canary gate on 5xx".chars() {
+        let k = if c == ' ' { "space".to_string() } else { c.to_string() };
+        effects.extend(update(&mut rig.state, Msg::Key(key(&k)), at(2)));
+    }
+    effects.extend(update(&mut rig.state, Msg::Key(key("enter")), at(2)));
+    let events = recorded(effects.clone());
+    assert!(
+        matches!(&events[..], [Event::MitigationPlan { plan }] if plan == "revert 1.4.2; canary gate on 5xx"),
+        "{events:?}"
+    );
+    assert!(events[0].is_audited(), "the policy's plan goes to the audit log");
+    for effect in effects {
+        if let Effect::Record(drafts) = effect {
+            let entries = warroom::journal::prepare(drafts, "alice", at(2))
+                .iter()
+                .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
+                .collect();
+            update(&mut rig.state, Msg::Recorded(entries), at(2));
+        }
+    }
+    let screen = rig.screen(at(3));
+    let banner = screen.lines().nth(1).unwrap_or_default();
+    assert!(!banner.contains("RELEASES FROZEN"), "{screen}");
+    assert!(
+        banner.contains("mitigation plan by alice") && banner.contains("revert 1.4.2"),
+        "{screen}"
+    );
+}

@@ -31,6 +31,8 @@ pub enum Command {
     },
     Status(IncidentStatus),
     Severity(IncidentSeverity),
+    /// Record the mitigation plan the error-budget policy asks for.
+    Mitigation(String),
     /// Set a value of the shown runbook's input (kept for this session).
     Input {
         name: String,
@@ -119,6 +121,10 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
     (
         "input",
         "input <name> <value>: set an input of the shown runbook for its commands",
+    ),
+    (
+        "mitigation",
+        "mitigation <plan>: record the mitigation plan an exhausted error budget requires",
     ),
     (
         "level",
@@ -216,6 +222,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
             IncidentSeverity::parse(rest)
                 .map(Command::Severity)
                 .ok_or_else(|| format!("unknown severity \"{rest}\" (SEV1..SEV4)"))
+        }
+        "mitigation" => {
+            needs_arg("the plan, e.g. mitigation revert 1.4.2, add canary gate on 5xx")?;
+            Ok(Command::Mitigation(rest.to_string()))
         }
         "input" => {
             needs_arg("an input name and a value")?;

@@ -666,6 +666,7 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
             Some(()) => record(vec![human(now, Event::StatusChanged { status })]),
             None => Vec::new(),
         },
+        Command::Mitigation(plan) => record(vec![human(now, Event::MitigationPlan { plan })]),
         Command::Input { name, value } => super::runbook_run::set_input(state, name, value, now),
         Command::Goto(hms) => {
             let at = state.clock.at_time_of_day(now, hms);
@@ -1072,6 +1073,11 @@ fn slo_event(report: &slo::SloReport, state: &str) -> Event {
 }
 
 fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
+    for e in &entries {
+        if let Event::MitigationPlan { plan } = &e.event {
+            state.slos.mitigation = Some((e.actor.clone(), e.occurred_at, plan.clone()));
+        }
+    }
     state.timeline.insert(entries);
     state.incident = Incident::from_entries(&state.timeline.entries);
     if state.runbook.active.is_none()

@@ -323,6 +323,7 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::SourceRecovered { .. }
             | Event::SloStateChanged { .. }
             | Event::LogPinned { .. }
+            | Event::MitigationPlan { .. }
             | Event::StepRan { .. }
             | Event::StepRefused { .. }
             | Event::Retracted { .. },

@@ -134,6 +134,9 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// The mitigation plan the error-budget policy asks for before releases resume.
+    #[serde(rename = "slo.mitigation_plan")]
+    MitigationPlan { plan: String },
     /// A runbook command step ran (the command as shown, secrets masked).
     #[serde(rename = "runbook.run")]
     StepRan {
@@ -181,7 +184,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 24] = [
+pub const KINDS: [&str; 25] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -202,6 +205,7 @@ pub const KINDS: [&str; 24] = [
     "runbook.run",
     "runbook.refused",
     "slo.state",
+    "slo.mitigation_plan",
     "log.pinned",
     "entry.pinned",
     "entry.unpinned",
@@ -232,6 +236,7 @@ impl Event {
             Self::StepRan { .. } => "runbook.run",
             Self::StepRefused { .. } => "runbook.refused",
             Self::SloStateChanged { .. } => "slo.state",
+            Self::MitigationPlan { .. } => "slo.mitigation_plan",
             Self::LogPinned { .. } => "log.pinned",
             Self::Pinned { .. } => "entry.pinned",
             Self::Unpinned { .. } => "entry.unpinned",
@@ -257,7 +262,7 @@ impl Event {
             | Self::StepChanged { .. }
             | Self::StepRan { .. }
             | Self::StepRefused { .. } => "runbook",
-            Self::SloStateChanged { .. } => "slo",
+            Self::SloStateChanged { .. } | Self::MitigationPlan { .. } => "slo",
             Self::Pinned { .. } | Self::Unpinned { .. } => "pin",
             Self::LogPinned { .. } => "log",
             Self::Retracted { .. } => "retract",
@@ -320,6 +325,7 @@ impl Event {
                     | Self::SilenceFailed { .. }
                     | Self::StepRan { .. }
                     | Self::StepRefused { .. }
+                    | Self::MitigationPlan { .. }
             )
     }
 
@@ -427,6 +433,7 @@ impl Event {
             Self::Unpinned { target } => format!("unpinned {}", short_id(target)),
             Self::Retracted { reason } => format!("retracted: {reason}"),
             Self::LogPinned { source, line, .. } => format!("log {source}: {line}"),
+            Self::MitigationPlan { plan } => format!("mitigation plan for the exhausted error budget: {plan}"),
             Self::StepRan {
                 step,
                 command,

@@ -46,11 +46,25 @@ fn render_gate_banner(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
             format!("{}{left}", r.spec.name)
         })
         .collect();
-    let text = format!(
-        " ✖ RELEASES FROZEN · error budget exhausted: {} · a mitigation plan is required before new releases ",
-        exhausted.join(", ")
-    );
-    let style = state.theme.style(Slot::NoticeError);
+    let (text, slot) = match &state.slos.mitigation {
+        None => (
+            format!(
+                " ✖ RELEASES FROZEN · error budget exhausted: {} · a mitigation plan is required before new releases (:mitigation <plan>) ",
+                exhausted.join(", ")
+            ),
+            Slot::NoticeError,
+        ),
+        Some((by, at, plan)) => (
+            format!(
+                " ⚠ error budget exhausted: {} · mitigation plan by {by} at {}: {} ",
+                exhausted.join(", "),
+                state.clock.hm(*at),
+                crate::domain::sanitize::one_line(plan)
+            ),
+            Slot::NoticeWarn,
+        ),
+    };
+    let style = state.theme.style(slot);
     frame.buffer_mut().set_style(area, style);
     put_lines(
         frame,

@@ -9,6 +9,8 @@ pub struct SlosPane {
     pub list: ListView,
     /// Configured SLOs that no source computes yet (said instead of "none configured").
     pub not_computed: Vec<String>,
+    /// The latest mitigation plan recorded (`:mitigation`): who, when, what.
+    pub mitigation: Option<(String, chrono::DateTime<chrono::Utc>, String)>,
 }
 
 impl SlosPane {
