@@ -303,3 +303,45 @@ fn dropped_lines_are_counted_in_the_title() {
     let screen = r.screen();
     assert!(screen.contains("57 dropped by sources"), "{screen}");
 }
+
+#[test]
+fn a_flapping_source_is_recorded_down_once_and_up_once_it_stays_up() {
+    use warroom::domain::health::{FetchError, FetchErrorKind};
+    let mut r = rig((120, 40));
+    let mut send = |ok: bool, t: i64| -> Vec<Event> {
+        let result = if ok {
+            Ok(SourceData::Logs(Vec::new()))
+        } else {
+            Err(FetchError::new(FetchErrorKind::Exited(1), "exited with status 1"))
+        };
+        let effects = update(
+            &mut r.state,
+            Msg::Source(SourceUpdate {
+                source: r.source,
+                at: at(t),
+                result,
+            }),
+            at(t),
+        );
+        effects
+            .into_iter()
+            .flat_map(|e| match e {
+                Effect::Record(drafts) => drafts.into_iter().map(|d| d.event).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    };
+    let kinds = |events: Vec<Event>| events.iter().map(|e| e.kind()).collect::<Vec<_>>();
+    assert_eq!(kinds(send(true, 0)), Vec::<&str>::new());
+    assert_eq!(kinds(send(false, 10)), ["source.down"]);
+    // A crash loop: back, down, back, down… nothing more is recorded.
+    for cycle in 0..10 {
+        assert!(send(true, 12 + cycle * 4).is_empty());
+        assert!(send(false, 14 + cycle * 4).is_empty());
+    }
+    assert!(send(true, 60).is_empty(), "up, but not for long yet");
+    let up = send(true, 60 + 5 * 60);
+    assert_eq!(kinds(up.clone()), ["source.up"]);
+    // A later outage is recorded again.
+    assert_eq!(kinds(send(false, 2000)), ["source.down"]);
+}

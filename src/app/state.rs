@@ -26,6 +26,13 @@ pub struct SourceInfo {
     pub kind: SourceKind,
     pub name: String,
     pub health: SourceHealth,
+    /// When this source's last `source.down` was recorded, while its outage is being reported: a
+    /// source that flaps (a crash-looping log command) is recorded down once per quiet period,
+    /// not on every cycle.
+    pub down_recorded: Option<chrono::DateTime<chrono::Utc>>,
+    /// Since when it has answered again after that outage (its `source.up` is recorded, dated
+    /// then, once it has stayed up for the quiet period).
+    pub up_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +214,8 @@ impl AppState {
             kind,
             name: name.into(),
             health: SourceHealth::Loading,
+            down_recorded: None,
+            up_since: None,
         });
         SourceId(self.sources.len() - 1)
     }

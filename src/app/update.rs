@@ -952,6 +952,11 @@ fn alert_drafts(state: &AppState, now: DateTime<Utc>) -> Vec<EventDraft> {
 // ---------------------------------------------------------------------------------------------
 // Sources
 
+/// A source that fails again within this long after coming back is flapping: its outage is
+/// recorded once (`source.down` at the first failure, `source.up` dated when it came back, once
+/// it has stayed up this long), never once per cycle. The health mark still shows every change.
+const FLAP_QUIET: chrono::Duration = chrono::Duration::minutes(5);
+
 fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
     let at = update.at;
     let update_source = update.source.0;
@@ -963,7 +968,11 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
     let mut drafts = Vec::new();
     let data = match update.result {
         Err(error) => {
-            if !was_stale {
+            // A source that flaps is recorded down once, then again only after it has stayed up
+            // for a quiet period.
+            info.up_since = None;
+            if !was_stale && info.down_recorded.is_none() {
+                info.down_recorded = Some(at);
                 drafts.push(system(
                     at,
                     Event::SourceStale {
@@ -978,7 +987,16 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
         Ok(data) => {
             info.health.succeeded(at);
             if was_stale {
-                drafts.push(system(at, Event::SourceRecovered { source: name }));
+                info.up_since = Some(at);
+            }
+            if let Some(up) = info
+                .up_since
+                .filter(|&up| at - up >= FLAP_QUIET || info.down_recorded.is_none())
+            {
+                info.up_since = None;
+                if info.down_recorded.take().is_some() {
+                    drafts.push(system(up, Event::SourceRecovered { source: name }));
+                }
             }
             data
         }
