@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod alert_events;
 pub mod alert_query;
+pub mod correlation;
 pub mod deploy;
 pub mod health;
 pub mod incident;

@@ -4,6 +4,7 @@
 
 pub mod alertmanager;
 pub mod clock;
+pub mod deploys;
 pub mod http;
 pub mod live;
 pub mod logs;
