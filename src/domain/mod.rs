@@ -11,6 +11,7 @@ pub mod health;
 pub mod incident;
 pub mod log;
 pub mod matcher;
+pub mod probe;
 pub mod redact;
 pub mod runbook;
 pub mod sanitize;

@@ -62,6 +62,8 @@ pub struct Live {
     /// One feed per `[[deploys]]` entry (GitHub, Argo CD or command).
     pub deploys: Vec<DeployFeed>,
     pub silencer: Option<Silencer>,
+    /// The `[[probes]]` poller (TLS and HTTP probes).
+    pub probes: Option<super::probes::ProbeFeed>,
 }
 
 fn disabled(state: &mut AppState, id: SourceId, error: &ClientError) {
@@ -165,6 +167,7 @@ pub fn build(config: &Config, base_dir: &Path, env: &dyn Fn(&str) -> Option<Stri
         base_dir,
     };
     live.deploys = deploys::build(&config.deploys, context, env, state);
+    live.probes = super::probes::build(&config.probes, base_dir, state);
     live
 }
 
@@ -186,6 +189,9 @@ pub fn spawn(
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
     for feed in live.deploys {
+        tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
+    }
+    if let Some(feed) = live.probes {
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
     let silencer = live.silencer?;

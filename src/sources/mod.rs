@@ -8,6 +8,7 @@ pub mod deploys;
 pub mod http;
 pub mod live;
 pub mod logs;
+pub mod probes;
 pub mod prometheus;
 pub mod runbook_exec;
 pub mod simulator;
