@@ -10,14 +10,13 @@ use clap::Parser;
 use crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
-use warroom::app::msg::SourceKind;
 use warroom::app::runtime::{CHANNEL_CAPACITY, Outcome, ProcessShell, Runtime, RuntimeError};
 use warroom::app::state::{AppState, StateSetup};
 use warroom::cli::{Cli, Command, IncidentCommand};
 use warroom::commands;
 use warroom::config::load::{LoadOptions, Loaded, Problem, load};
 use warroom::config::paths::Paths;
-use warroom::domain::health::{FetchError, SourceHealth};
+use warroom::domain::health::FetchError;
 use warroom::domain::redact::{RedactionRules, Redactor};
 use warroom::domain::timefmt::Clock;
 use warroom::domain::timeline::TimelineEntry;
@@ -733,9 +732,8 @@ fn config_dir(loaded: &Loaded) -> std::path::PathBuf {
         .map_or_else(|| std::path::PathBuf::from("."), std::path::Path::to_path_buf)
 }
 
-/// The cockpit on the configured sources: Alertmanager, Prometheus and the `[[logs]]` feeds are
-/// registered by `sources::live::build`; deploys are listed as not polled yet, so the screen never
-/// pretends to have data.
+/// The cockpit on the configured sources: Alertmanager, Prometheus and the `[[logs]]` and
+/// `[[deploys]]` feeds are all registered by `sources::live::build`.
 fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources::live::Live) {
     let mut state = AppState::new(setup);
     state.runbook.library = loaded.runbooks.clone();
@@ -745,18 +743,6 @@ fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources
         state.slos.not_computed = c.slo.iter().map(|s| s.name.clone()).collect();
     }
     let live = warroom::sources::live::build(c, &config_dir(loaded), &env, &mut state);
-    let not_yet = || SourceHealth::Disabled {
-        reason: "polling not implemented in this version".into(),
-    };
-    let mut add = |kind, name: String| {
-        let id = state.add_source(kind, name);
-        if let Some(s) = state.sources.get_mut(id.0) {
-            s.health = not_yet();
-        }
-    };
-    for d in &c.deploys {
-        add(SourceKind::Deploys, d.name.clone());
-    }
     (state, live)
 }
 

@@ -13,15 +13,17 @@ use crate::app::state::AppState;
 use crate::app::update::update;
 use crate::domain::alert::AlertState;
 use crate::domain::health::SourceHealth;
-use crate::domain::severity::Severity;
+use crate::domain::probe::{Chain, HttpState, ProbeOutcome, ProbeResult};
+use crate::domain::severity::{Level, Severity};
 use crate::domain::signal::format_value;
 use crate::sources::clock::TimeSource;
 use crate::sources::live::Live;
 
 /// Exit codes of `warroom status`.
 pub const EXIT_QUIET: u8 = 0;
-/// An alert of page (or critical) severity is firing and not silenced. Takes precedence over
-/// `EXIT_SOURCE`: a known page matters more than a partial view.
+/// An alert of page (or critical) severity is firing and not silenced, or a probe is critical
+/// (a certificate under 3 days or untrusted, a health check down or failing). Takes precedence
+/// over `EXIT_SOURCE`: a known page matters more than a partial view.
 pub const EXIT_PAGING: u8 = 1;
 /// A source is unreachable, answered with an error, or is misconfigured.
 pub const EXIT_SOURCE: u8 = 2;
@@ -58,7 +60,12 @@ pub async fn poll_once(mut state: AppState, live: Live, time: TimeSource) -> App
             }
         }
     };
-    tokio::join!(alerts, signals);
+    let probes = async {
+        if let Some(feed) = &live.probes {
+            let _ = tx.send(feed.update(time).await).await;
+        }
+    };
+    tokio::join!(alerts, signals, probes);
     drop(tx);
     while let Some(msg) = rx.recv().await {
         // Timeline effects are not needed for a snapshot.
@@ -82,6 +89,76 @@ pub struct Report {
     /// Releases are frozen: some SLO's error budget is exhausted (the spec's policy).
     pub release_frozen: bool,
     pub slos: Vec<crate::slo_report::SloSummary>,
+    pub probes: Vec<ProbeReport>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProbeReport {
+    pub name: String,
+    /// "tls" or "http".
+    pub kind: &'static str,
+    pub target: String,
+    /// "OK", "WARN", "CRIT".
+    pub state: &'static str,
+    /// One line: "valid, 89 days left (…)", "up, auth-gated (401, 12ms)", "down: …".
+    pub summary: String,
+    /// TLS: days until the leaf expires (also for an untrusted chain).
+    pub days_left: Option<f64>,
+    /// TLS: whether the chain verified against the system roots and the CA file.
+    pub trusted: Option<bool>,
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+    pub not_after: Option<DateTime<Utc>>,
+    /// HTTP: the status code and the latency.
+    pub status: Option<u16>,
+    pub latency_seconds: Option<f64>,
+    /// HTTP: "up", "auth-gated", "body-mismatch", "bad-status", "down".
+    pub http_state: Option<&'static str>,
+}
+
+fn probe_report(p: &ProbeResult) -> ProbeReport {
+    let mut r = ProbeReport {
+        name: p.name.clone(),
+        kind: p.kind(),
+        target: p.target.clone(),
+        state: p.level().word(),
+        summary: p.summary(),
+        days_left: None,
+        trusted: None,
+        subject: None,
+        issuer: None,
+        not_after: None,
+        status: None,
+        latency_seconds: None,
+        http_state: None,
+    };
+    match &p.outcome {
+        ProbeOutcome::Tls(t) => {
+            r.days_left = t.days_left;
+            r.trusted = match t.chain {
+                Chain::Trusted => Some(true),
+                Chain::Untrusted(_) => Some(false),
+                Chain::Unknown => None,
+            };
+            if let Some(leaf) = &t.leaf {
+                r.subject = Some(leaf.subject.clone());
+                r.issuer = Some(leaf.issuer.clone());
+                r.not_after = Some(leaf.not_after);
+            }
+        }
+        ProbeOutcome::Http(h) => {
+            r.status = h.status;
+            r.latency_seconds = h.latency_seconds;
+            r.http_state = Some(match h.state {
+                HttpState::Up => "up",
+                HttpState::AuthGated => "auth-gated",
+                HttpState::BodyMismatch(_) => "body-mismatch",
+                HttpState::BadStatus => "bad-status",
+                HttpState::Down(_) => "down",
+            });
+        }
+    }
+    r
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -138,13 +215,15 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         .map(|s| {
             let polled = matches!(
                 s.kind,
-                crate::app::msg::SourceKind::Alertmanager | crate::app::msg::SourceKind::Prometheus
+                crate::app::msg::SourceKind::Alertmanager
+                    | crate::app::msg::SourceKind::Prometheus
+                    | crate::app::msg::SourceKind::Probes
             );
             let (health, error) = match &s.health {
                 SourceHealth::Disabled { reason } => ("disabled", Some(reason.clone())),
                 _ if !polled => (
                     "not polled",
-                    Some("status polls Prometheus and Alertmanager only".to_string()),
+                    Some("status polls Prometheus, Alertmanager and probes only".to_string()),
                 ),
                 SourceHealth::Fresh { .. } => ("fresh", None),
                 SourceHealth::Stale { error, .. } => ("stale", Some(error.to_string())),
@@ -204,7 +283,9 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         .filter(|s| {
             matches!(
                 s.kind,
-                crate::app::msg::SourceKind::Alertmanager | crate::app::msg::SourceKind::Prometheus
+                crate::app::msg::SourceKind::Alertmanager
+                    | crate::app::msg::SourceKind::Prometheus
+                    | crate::app::msg::SourceKind::Probes
             )
         })
         .any(|s| !matches!(s.health, SourceHealth::Fresh { .. }));
@@ -215,6 +296,8 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         .iter()
         .any(|r| matches!(r.problem, Some(crate::domain::signal::SignalProblem::Invalid(_))));
     let broken = broken || invalid;
+    let probes: Vec<ProbeReport> = state.signals.probes.iter().map(probe_report).collect();
+    let paging = paging || state.signals.probes.iter().any(|p| p.level() == Level::Crit);
     let exit_code = if paging {
         EXIT_PAGING
     } else if broken {
@@ -237,6 +320,7 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         signals,
         release_frozen: slos.iter().any(|s| s.budget_exhausted),
         slos,
+        probes,
     }
 }
 
@@ -331,6 +415,19 @@ pub fn text(report: &Report, now: DateTime<Utc>) -> String {
     if !report.slos.is_empty() {
         let _ = writeln!(out, "\nslos");
         crate::slo_report::slo_lines(&report.slos, &mut out);
+    }
+    if !report.probes.is_empty() {
+        let _ = writeln!(out, "\nprobes");
+        for p in &report.probes {
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<4} {:<24} {}",
+                p.state,
+                p.kind,
+                clean(&p.name),
+                clean(&p.summary)
+            );
+        }
     }
     out
 }

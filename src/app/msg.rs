@@ -158,6 +158,8 @@ pub enum SourceData {
     LogsDropped(u64),
     /// The recent deploy history, any order.
     Deploys(Vec<Deploy>),
+    /// Every probe's latest result, in configuration order (shown among the signals).
+    Probes(Vec<crate::domain::probe::ProbeResult>),
 }
 
 /// Where the alerts shown came from.

@@ -1025,7 +1025,8 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
             let len = state.alerts.visible_len();
             state.alerts.list.cursor.keep_visible(len, rows);
         }
-        SourceData::Signals(readings) => state.signals.readings = readings,
+        SourceData::Signals(readings) => state.signals.set_signals(readings),
+        SourceData::Probes(results) => state.signals.set_probes(results),
         SourceData::Slos(observations) => {
             let exhausted_before: Vec<String> = state
                 .slos

@@ -822,6 +822,37 @@ pub fn validate(c: &Config, base: &Path, env: &dyn Fn(&str) -> Option<String>) -
             k.push(Seg::Key("http".into()));
             out.push((k, m));
         }
+        let field = |name: &str| {
+            let mut k = at.clone();
+            k.push(Seg::Key(name.into()));
+            k
+        };
+        if p.tls.is_some() {
+            for (name, set) in [("body", p.body.is_some()), ("body_regex", p.body_regex.is_some())] {
+                if set {
+                    out.push((field(name), format!("{name} applies to http probes only")));
+                }
+            }
+        }
+        if p.body.is_some() && p.body_regex.is_some() {
+            out.push((field("body_regex"), "set body or body_regex, not both".into()));
+        }
+        if let Some(re) = &p.body_regex
+            && let Err(e) = regex::Regex::new(re)
+        {
+            out.push((field("body_regex"), format!("invalid regular expression: {e}")));
+        }
+        if let Some(ca) = &p.ca_file
+            && let Err(e) = std::fs::metadata(base.join(ca))
+        {
+            out.push((field("ca_file"), format!("cannot read {}: {e}", ca.display())));
+        }
+        if p.timeout.is_some_and(|t| t.0.is_zero()) {
+            out.push((field("timeout"), "must be more than zero".into()));
+        }
+        if p.interval.is_some_and(|t| t.0.is_zero()) {
+            out.push((field("interval"), "must be more than zero".into()));
+        }
     }
     for (i, dir) in c.runbooks.dirs.iter().enumerate() {
         let full = base.join(dir);

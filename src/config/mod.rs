@@ -225,8 +225,18 @@ pub struct ArgoCdConfig {
 #[serde(default)]
 pub struct ProbeConfig {
     pub name: String,
+    /// A TLS certificate probe of `host:port`.
     pub tls: Option<String>,
+    /// An HTTP health probe of this URL.
     pub http: Option<String>,
+    /// A PEM bundle trusted besides the system roots (relative to the config file).
+    pub ca_file: Option<PathBuf>,
+    /// HTTP: the body must contain this text.
+    pub body: Option<String>,
+    /// HTTP: the body must match this regular expression.
+    pub body_regex: Option<String>,
+    pub interval: Option<DurationText>,
+    pub timeout: Option<DurationText>,
     pub enabled: bool,
 }
 
@@ -236,6 +246,11 @@ impl Default for ProbeConfig {
             name: String::new(),
             tls: None,
             http: None,
+            ca_file: None,
+            body: None,
+            body_regex: None,
+            interval: None,
+            timeout: None,
             enabled: true,
         }
     }

@@ -5,11 +5,13 @@
 pub mod alert;
 pub mod alert_events;
 pub mod alert_query;
+pub mod correlation;
 pub mod deploy;
 pub mod health;
 pub mod incident;
 pub mod log;
 pub mod matcher;
+pub mod probe;
 pub mod redact;
 pub mod runbook;
 pub mod sanitize;

@@ -1,7 +1,8 @@
 //! The real sources of a configured cockpit: builds the Alertmanager and Prometheus clients from
 //! the config, registers each source in the state, and runs the pollers (alerts with the
 //! Prometheus fallback; signals and SLO burn from Prometheus), the log feeds (one task per
-//! `[[logs]]` entry, `sources::logs`) and the silencer that carries out confirmed silence requests.
+//! `[[logs]]` entry, `sources::logs`), the deploy feeds (one per `[[deploys]]` entry,
+//! `sources::deploys`) and the silencer that carries out confirmed silence requests.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use tokio::task::JoinSet;
 
 use super::alertmanager::{self, PostableSilence, SilenceDone, SilenceError, Silencer};
 use super::clock::TimeSource;
+use super::deploys::{self, DeployFeed};
 use super::http::{Backoff, ClientError, Endpoint};
 use super::logs::{self, LogFeed};
 use super::prometheus::{self, Prometheus};
@@ -57,7 +59,11 @@ pub struct Live {
     pub signals: Option<SignalFeed>,
     /// One feed per `[[logs]]` entry (Loki, file or command).
     pub logs: Vec<LogFeed>,
+    /// One feed per `[[deploys]]` entry (GitHub, Argo CD or command).
+    pub deploys: Vec<DeployFeed>,
     pub silencer: Option<Silencer>,
+    /// The `[[probes]]` poller (TLS and HTTP probes).
+    pub probes: Option<super::probes::ProbeFeed>,
 }
 
 fn disabled(state: &mut AppState, id: SourceId, error: &ClientError) {
@@ -155,6 +161,13 @@ pub fn build(config: &Config, base_dir: &Path, env: &dyn Fn(&str) -> Option<Stri
         }
     }
     live.logs = logs::build(&config.logs, base_dir, env, state);
+    let context = deploys::Context {
+        service: &config.service.name,
+        environment: &config.service.environment,
+        base_dir,
+    };
+    live.deploys = deploys::build(&config.deploys, context, env, state);
+    live.probes = super::probes::build(&config.probes, base_dir, state);
     live
 }
 
@@ -173,6 +186,12 @@ pub fn spawn(
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
     for feed in live.logs {
+        tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
+    }
+    for feed in live.deploys {
+        tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
+    }
+    if let Some(feed) = live.probes {
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
     let silencer = live.silencer?;

@@ -4,9 +4,11 @@
 
 pub mod alertmanager;
 pub mod clock;
+pub mod deploys;
 pub mod http;
 pub mod live;
 pub mod logs;
+pub mod probes;
 pub mod prometheus;
 pub mod runbook_exec;
 pub mod simulator;

@@ -1013,6 +1013,7 @@ mod tests {
                     SourceData::Slos(_) => "slos",
                     SourceData::Logs(_) | SourceData::LogsDropped(_) => "logs",
                     SourceData::Deploys(_) => "deploys",
+                    SourceData::Probes(_) => "probes",
                 }),
                 _ => None,
             })

@@ -1,12 +1,14 @@
 //! The detail box a zoomed pane shows under its list: everything about the selected alert (labels,
-//! annotations, runbook link, generator URL, silences) or the selected log line (JSON pretty-printed,
-//! embedded stack traces unfolded, long text wrapped). All text is sanitised again on the way out.
+//! annotations, runbook link, the changes suspected of causing it, generator URL, silences) or the
+//! selected log line (JSON pretty-printed, embedded stack traces unfolded, long text wrapped). All
+//! text is sanitised again on the way out.
 
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
 use crate::app::state::AppState;
 use crate::domain::alert::{Alert, AlertState};
+use crate::domain::correlation;
 use crate::domain::log::{LineFormat, LogRef};
 use crate::domain::sanitize::sanitize;
 use crate::ui::theme::Slot;
@@ -82,6 +84,7 @@ pub fn alert(state: &AppState, alert: &Alert, width: usize) -> Vec<Line<'static>
         RunbookLink::None => "⚠ NONE: no runbook_url annotation and no runbook applies".to_string(),
     };
     field(state, "runbook", &link, width, &mut out);
+    suspects(state, alert, width, &mut out);
     let labels: Vec<String> = alert.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     field(state, "labels", &labels.join(" "), width, &mut out);
     if let Some(url) = &alert.generator_url {
@@ -111,6 +114,35 @@ pub fn alert(state: &AppState, alert: &Alert, width: usize) -> Vec<Line<'static>
         );
     }
     out
+}
+
+/// The changes before the alert started, most suspicious first (at most three); nothing when no
+/// deploy is known at all.
+fn suspects(state: &AppState, alert: &Alert, width: usize, out: &mut Vec<Line<'static>>) {
+    if state.deploys.deploys.is_empty() {
+        return;
+    }
+    let service = alert.labels.get("service").map(String::as_str);
+    let ranked = correlation::rank(
+        &state.deploys.deploys,
+        alert.starts_at,
+        service,
+        correlation::DEFAULT_WINDOW,
+    );
+    let text = if ranked.is_empty() {
+        format!(
+            "none: no deploy or migration in the {} before it started",
+            crate::domain::timefmt::short_duration(correlation::DEFAULT_WINDOW)
+        )
+    } else {
+        ranked
+            .iter()
+            .take(3)
+            .map(|s| s.reason.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    field(state, "suspects", &text, width, out);
 }
 
 pub fn log_line(state: &AppState, line: &LogRef<'_>, width: usize) -> Vec<Line<'static>> {
@@ -207,5 +239,79 @@ mod tests {
         assert_eq!(wrap("日本語", 4), ["日本", "語"]);
         let hostile = wrap("a\x1b[2Jb\u{202e}c", 80);
         assert_eq!(hostile, ["a⟪CSI 2J⟫b⟪RLO⟫c"]);
+    }
+
+    fn suspect_rows(deploys: Vec<crate::domain::deploy::Deploy>) -> Vec<String> {
+        use chrono::TimeZone;
+        let mut state = AppState::new(crate::demo::test_setup("dark"));
+        state.deploys.deploys = deploys;
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 28, 23, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let a = Alert {
+            fingerprint: "f".into(),
+            labels: [("alertname", "OdinDown"), ("service", "odin")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: Default::default(),
+            state: AlertState::Firing,
+            starts_at: start,
+            generator_url: None,
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
+        };
+        let rows: Vec<String> = alert(&state, &a, 200)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>())
+            .collect();
+        let Some(first) = rows.iter().position(|r| r.starts_with("suspects ")) else {
+            return Vec::new();
+        };
+        rows[first..]
+            .iter()
+            .take_while(|r| r.starts_with("suspects ") || r.starts_with("               "))
+            .map(|r| r.get(15..).unwrap_or("").trim_end().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_alert_shows_its_top_three_suspects_or_that_there_are_none() {
+        use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
+        use chrono::TimeZone;
+        let start = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 28, 23, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let d = |id: &str, service: &str, kind, minutes: i64| Deploy {
+            id: id.into(),
+            service: service.into(),
+            version: id.into(),
+            environment: "production".into(),
+            author: "ana".into(),
+            kind,
+            status: DeployStatus::Succeeded,
+            started_at: start - chrono::Duration::minutes(minutes),
+            finished_at: None,
+        };
+        assert!(suspect_rows(Vec::new()).is_empty(), "no deploys known: no field");
+        assert_eq!(
+            suspect_rows(vec![d("old", "odin", DeployKind::Deploy, 180)]),
+            ["none: no deploy or migration in the 2h00m before it started"]
+        );
+        assert_eq!(
+            suspect_rows(vec![
+                d("v1", "odin", DeployKind::Deploy, 100),
+                d("v2", "payments", DeployKind::Deploy, 5),
+                d("v3", "odin", DeployKind::Deploy, 10),
+                d("m1", "odin", DeployKind::Migration, 30),
+            ]),
+            [
+                "migration m1 30m00s before, same service (odin), OK",
+                "deploy v3 10m00s before, same service (odin), OK",
+                "deploy v1 1h40m before, same service (odin), OK",
+            ]
+        );
     }
 }
