@@ -426,3 +426,92 @@ fn request_done_reports_which_alertmanager_took_it() {
     assert!(text.contains("via am-2") && text.contains("timed out"), "{text}");
     assert!(s.modal.is_none());
 }
+
+#[test]
+fn a_page_firing_during_an_incident_records_the_changes_ranked_before_it() {
+    use std::collections::BTreeMap;
+    use warroom::app::msg::{AlertSet, JournalEvent, SourceData, SourceKind, SourceUpdate};
+    use warroom::domain::alert::{Alert, AlertState};
+    use warroom::domain::deploy::{Deploy, DeployKind, DeployStatus};
+    let mut s = support::empty_state((120, 40));
+    let am = s.add_source(SourceKind::Alertmanager, "alertmanager");
+    let deploy = |id: &str, version: &str, service: &str, minutes_before: i64| Deploy {
+        id: id.into(),
+        service: service.into(),
+        version: version.into(),
+        environment: "production".into(),
+        author: "ci".into(),
+        kind: DeployKind::Deploy,
+        status: DeployStatus::Succeeded,
+        started_at: at(600 - minutes_before * 60),
+        finished_at: Some(at(600 - minutes_before * 60 + 60)),
+    };
+    s.deploys.merge(vec![
+        deploy("d1", "search-7", "search", 5),
+        deploy("d2", "1.4.2", "odin", 20),
+        deploy("d3", "1.3.0", "odin", 600),
+    ]);
+    let declared = entry(
+        "01A",
+        0,
+        Event::IncidentDeclared {
+            title: "errors".into(),
+            severity: warroom::domain::incident::IncidentSeverity::Sev2,
+            commander: None,
+        },
+    );
+    update(
+        &mut s,
+        Msg::Journal(JournalEvent::Opened {
+            id: "inc-1".into(),
+            entries: vec![declared],
+            notice: None,
+        }),
+        at(0),
+    );
+    let page = Alert {
+        fingerprint: "fp1".into(),
+        labels: [
+            ("alertname", "OdinHighErrorRate"),
+            ("severity", "page"),
+            ("service", "odin"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<BTreeMap<_, _>>(),
+        annotations: BTreeMap::new(),
+        state: AlertState::Firing,
+        starts_at: at(600),
+        generator_url: None,
+        silenced_by: vec![],
+        inhibited_by: vec![],
+    };
+    let effects = update(
+        &mut s,
+        Msg::Source(SourceUpdate {
+            source: am,
+            at: at(610),
+            result: Ok(SourceData::Alerts(AlertSet::alertmanager(vec![page], vec![]))),
+        }),
+        at(610),
+    );
+    let events = recorded(&effects);
+    let suspects = events.iter().find_map(|e| match e {
+        Event::SuspectsRanked { alert, suspects } => Some((alert.clone(), suspects.clone())),
+        _ => None,
+    });
+    let Some((alert, suspects)) = suspects else {
+        panic!("{events:?}")
+    };
+    assert_eq!(alert, "OdinHighErrorRate");
+    assert_eq!(
+        suspects.len(),
+        2,
+        "the 10-hour-old deploy is outside the window: {suspects:?}"
+    );
+    assert!(
+        suspects[0].contains("1.4.2") && suspects[0].contains("same service"),
+        "{suspects:?}"
+    );
+    assert!(suspects[1].contains("search-7"), "{suspects:?}");
+}

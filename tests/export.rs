@@ -143,6 +143,16 @@ fn journal() -> Vec<Record> {
         None,
     );
     j.add(
+        "2026-03-14T23:44:00Z",
+        None,
+        SYSTEM_ACTOR,
+        Event::SuspectsRanked {
+            alert: "OdinHighErrorRate".into(),
+            suspects: vec!["deploy 1.4.2 12m00s before, same service (odin), OK".into()],
+        },
+        None,
+    );
+    j.add(
         "2026-03-14T23:45:00Z",
         None,
         SYSTEM_ACTOR,
@@ -530,7 +540,7 @@ fn csv_quotes_commas_and_quotes() {
     let row = csv.lines().find(|l| l.contains("Status page updated")).unwrap();
     assert_eq!(
         row.trim_end_matches('\r'),
-        "2026-03-14T23:59:00Z,note,carol,\"Status page updated: \"\"Elevated errors at checkout\"\", next update 00:15\",true,01JPKZ00000000000000000015"
+        "2026-03-14T23:59:00Z,note,carol,\"Status page updated: \"\"Elevated errors at checkout\"\", next update 00:15\",true,01JPKZ00000000000000000016"
     );
     // Superseded entries are not current: neither the first detected milestone nor the retracted status.
     assert!(!csv.contains("01JPKZ00000000000000000005"), "{csv}");

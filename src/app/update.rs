@@ -943,10 +943,43 @@ fn alert_drafts(state: &AppState, now: DateTime<Utc>) -> Vec<EventDraft> {
         .iter()
         .filter(|e| !journaled || e.durability != Durability::MemoryOnly)
         .collect();
-    alert_events::missing(state.alerts.book.alerts(), &recorded, now)
-        .into_iter()
-        .map(|e| system(e.occurred_at, e.event))
-        .collect()
+    let mut drafts = Vec::new();
+    for e in alert_events::missing(state.alerts.book.alerts(), &recorded, now) {
+        // A paging alert that fires during an incident gets the changes before it ranked.
+        let suspects = match &e.event {
+            Event::AlertFired { fingerprint, .. } if journaled => state
+                .alerts
+                .book
+                .alerts()
+                .iter()
+                .find(|a| &a.fingerprint == fingerprint)
+                .filter(|a| {
+                    matches!(
+                        a.severity(),
+                        crate::domain::severity::Severity::Page | crate::domain::severity::Severity::Critical
+                    )
+                })
+                .map(|a| {
+                    let ranked = crate::domain::correlation::rank(
+                        &state.deploys.deploys,
+                        a.starts_at,
+                        a.label("service"),
+                        crate::domain::correlation::DEFAULT_WINDOW,
+                    );
+                    Event::SuspectsRanked {
+                        alert: a.name().to_string(),
+                        suspects: ranked.iter().take(5).map(|s| s.reason.clone()).collect(),
+                    }
+                }),
+            _ => None,
+        };
+        let at = e.occurred_at;
+        drafts.push(system(at, e.event));
+        if let Some(event) = suspects.filter(|_| !state.deploys.deploys.is_empty()) {
+            drafts.push(system(at, event));
+        }
+    }
+    drafts
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -324,6 +324,7 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::SloStateChanged { .. }
             | Event::LogPinned { .. }
             | Event::MitigationPlan { .. }
+            | Event::SuspectsRanked { .. }
             | Event::StepRan { .. }
             | Event::StepRefused { .. }
             | Event::Retracted { .. },

@@ -134,6 +134,9 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// Changes ranked as suspects when a paging alert fired (change correlation), best first.
+    #[serde(rename = "change.suspects")]
+    SuspectsRanked { alert: String, suspects: Vec<String> },
     /// The mitigation plan the error-budget policy asks for before releases resume.
     #[serde(rename = "slo.mitigation_plan")]
     MitigationPlan { plan: String },
@@ -184,7 +187,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 25] = [
+pub const KINDS: [&str; 26] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -198,6 +201,7 @@ pub const KINDS: [&str; 25] = [
     "silence.expired",
     "silence.failed",
     "deploy.observed",
+    "change.suspects",
     "source.down",
     "source.up",
     "runbook.attached",
@@ -229,6 +233,7 @@ impl Event {
             Self::SilenceExpired { .. } => "silence.expired",
             Self::SilenceFailed { .. } => "silence.failed",
             Self::DeployObserved { .. } => "deploy.observed",
+            Self::SuspectsRanked { .. } => "change.suspects",
             Self::SourceStale { .. } => "source.down",
             Self::SourceRecovered { .. } => "source.up",
             Self::RunbookAttached { .. } => "runbook.attached",
@@ -256,7 +261,7 @@ impl Event {
             | Self::SilenceExtended { .. }
             | Self::SilenceExpired { .. }
             | Self::SilenceFailed { .. } => "silence",
-            Self::DeployObserved { .. } => "deploy",
+            Self::DeployObserved { .. } | Self::SuspectsRanked { .. } => "deploy",
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
             Self::RunbookAttached { .. }
             | Self::StepChanged { .. }
@@ -298,6 +303,7 @@ impl Event {
                 | Self::SourceStale { .. }
                 | Self::SourceRecovered { .. }
                 | Self::SloStateChanged { .. }
+                | Self::SuspectsRanked { .. }
         )
     }
 
@@ -433,6 +439,17 @@ impl Event {
             Self::Unpinned { target } => format!("unpinned {}", short_id(target)),
             Self::Retracted { reason } => format!("retracted: {reason}"),
             Self::LogPinned { source, line, .. } => format!("log {source}: {line}"),
+            Self::SuspectsRanked { alert, suspects } => match suspects.first() {
+                Some(first) => format!(
+                    "suspects for {alert}: {first}{}",
+                    if suspects.len() > 1 {
+                        format!(" (+{} more)", suspects.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+                None => format!("no change in the 2 h before {alert}"),
+            },
             Self::MitigationPlan { plan } => format!("mitigation plan for the exhausted error budget: {plan}"),
             Self::StepRan {
                 step,

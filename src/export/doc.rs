@@ -482,6 +482,25 @@ fn correlation(v: &View) -> Vec<Block> {
             rows,
         });
     }
+    for (when, alert, suspects) in &v.ranked {
+        if suspects.is_empty() {
+            blocks.push(Block::Para(line(format!(
+                "When {alert} fired ({}), no change was found in the 2 h before it.",
+                at(*when)
+            ))));
+            continue;
+        }
+        let listed = suspects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. {s}", i + 1))
+            .collect::<Vec<_>>()
+            .join("; ");
+        blocks.push(Block::Para(line(format!(
+            "When {alert} fired ({}), the cockpit ranked these changes as suspects (by recency, service and kind): {listed}.",
+            at(*when)
+        ))));
+    }
     if v.deploys_before_window > 0 {
         let n = v.deploys_before_window;
         blocks.push(Block::Para(line(format!(

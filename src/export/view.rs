@@ -138,6 +138,8 @@ pub(crate) struct View {
     pub window: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     /// Deploys observed before the window (not listed).
     pub deploys_before_window: usize,
+    /// Changes the cockpit ranked as suspects when a paging alert fired: (when, alert, reasons).
+    pub ranked: Vec<(DateTime<Utc>, String, Vec<String>)>,
     pub severity_time: BTreeMap<IncidentSeverity, SeverityTime>,
     /// Alerts fired: (name, when).
     pub alerts: Vec<(String, DateTime<Utc>)>,
@@ -311,6 +313,17 @@ impl View {
         }
 
         let (window, deploys, deploys_before_window) = correlate(incident.as_ref(), &live, &scrub);
+        let ranked = live
+            .iter()
+            .filter_map(|r| match &r.body.event {
+                Event::SuspectsRanked { alert, suspects } => Some((
+                    r.body.occurred_at,
+                    scrub.text(alert),
+                    suspects.iter().map(|s| scrub.text(s)).collect(),
+                )),
+                _ => None,
+            })
+            .collect();
         let severity_time = incident.as_ref().map(|i| severity_time(i, &live)).unwrap_or_default();
 
         let mut rules: BTreeSet<String> = BTreeSet::new();
@@ -349,6 +362,7 @@ impl View {
             deploys,
             window,
             deploys_before_window,
+            ranked,
             severity_time,
             alerts,
             slos: slos.into_values().collect(),
