@@ -364,3 +364,82 @@ fn a_recorded_mitigation_plan_turns_the_freeze_into_a_warning() {
         "{screen}"
     );
 }
+
+fn type_command(rig: &mut Rig, line: &str, now: DateTime<Utc>) -> Vec<Event> {
+    let mut effects = update(&mut rig.state, Msg::Key(key(":")), now);
+    for c in line.chars() {
+        let k = if c == ' ' { "space".to_string() } else { c.to_string() };
+        effects.extend(update(&mut rig.state, Msg::Key(key(&k)), now));
+    }
+    effects.extend(update(&mut rig.state, Msg::Key(key("enter")), now));
+    recorded(effects)
+}
+
+fn verdicts(events: &[Event]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CanaryVerdict { verdict, reason, .. } => Some((verdict.clone(), reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_clean_canary_watch_ends_in_promote() {
+    let mut rig = rig();
+    let started = type_command(&mut rig, "watch canary 30m", at(0));
+    assert!(
+        matches!(started.as_slice(), [Event::CanaryStarted { minutes: 30 }]),
+        "{started:?}"
+    );
+    for minute in 1..30 {
+        let events = rig.feed(
+            vec![availability("OK", at(minute * 60)), latency_ok(at(minute * 60))],
+            at(minute * 60),
+        );
+        assert!(verdicts(&events).is_empty());
+    }
+    assert!(rig.screen(at(20 * 60)).contains("CANARY"));
+    let early = recorded(update(&mut rig.state, Msg::Tick, at(29 * 60)));
+    assert!(verdicts(&early).is_empty(), "not before the end");
+    let end = recorded(update(&mut rig.state, Msg::Tick, at(30 * 60)));
+    assert_eq!(verdicts(&end).first().map(|v| v.0.as_str()), Some("promote"), "{end:?}");
+    assert!(end.iter().all(|e| e.kind() != "canary.verdict" || e.is_audited()));
+}
+
+#[test]
+fn slo_degradation_during_the_canary_means_roll_back_at_once() {
+    let mut rig = rig();
+    type_command(&mut rig, "watch canary 30m", at(0));
+    rig.feed(vec![availability("OK", at(60))], at(60));
+    let events = rig.feed(vec![availability("PAGE", at(120))], at(120));
+    let v = verdicts(&events);
+    assert_eq!(v.first().map(|v| v.0.as_str()), Some("roll back"), "{events:?}");
+    assert!(v[0].1.contains("availability PAGE"), "{v:?}");
+    assert!(
+        verdicts(&recorded(update(&mut rig.state, Msg::Tick, at(31 * 60)))).is_empty(),
+        "one verdict"
+    );
+}
+
+#[test]
+fn an_exhausted_budget_holds_a_clean_canary_until_overridden_with_a_reason() {
+    let mut rig = rig();
+    type_command(&mut rig, "watch canary 10m", at(0));
+    rig.feed(vec![availability("EXHAUSTED", at(60))], at(60));
+    let end = recorded(update(&mut rig.state, Msg::Tick, at(10 * 60)));
+    assert_eq!(verdicts(&end).first().map(|v| v.0.as_str()), Some("held"), "{end:?}");
+    assert!(
+        type_command(&mut rig, "promote override", at(11 * 60)).is_empty(),
+        "a reason is required"
+    );
+    update(&mut rig.state, Msg::Key(key("esc")), at(11 * 60));
+    let promoted = type_command(&mut rig, "promote override fix for the outage itself", at(11 * 60));
+    let v = verdicts(&promoted);
+    assert_eq!(v.first().map(|v| v.0.as_str()), Some("promote"));
+    assert!(
+        v[0].1.contains("release gate overridden: fix for the outage itself"),
+        "{v:?}"
+    );
+}

@@ -2,6 +2,7 @@
 //! and `Effect`, the keymap, the pure `update`, and the runtime loop that feeds it and draws.
 
 pub mod action;
+pub mod canary;
 pub mod effect;
 pub mod keymap;
 pub mod list;

@@ -31,6 +31,10 @@ pub enum Command {
     },
     Status(IncidentStatus),
     Severity(IncidentSeverity),
+    /// Watch a canary's SLO burn for this long.
+    WatchCanary(chrono::Duration),
+    /// Promote a canary the release gate holds, with the reason.
+    PromoteOverride(String),
     /// Record the mitigation plan the error-budget policy asks for.
     Mitigation(String),
     /// Set a value of the shown runbook's input (kept for this session).
@@ -125,6 +129,14 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
     (
         "mitigation",
         "mitigation <plan>: record the mitigation plan an exhausted error budget requires",
+    ),
+    (
+        "watch",
+        "watch canary <30m>: watch SLO burn and critical alerts, ending in promote or roll back",
+    ),
+    (
+        "promote",
+        "promote override <reason>: promote a canary the release gate holds",
     ),
     (
         "level",
@@ -223,6 +235,25 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 .map(Command::Severity)
                 .ok_or_else(|| format!("unknown severity \"{rest}\" (SEV1..SEV4)"))
         }
+        "watch" => {
+            let (what, length) = rest.split_once(char::is_whitespace).unwrap_or((rest, "30m"));
+            if what != "canary" {
+                return Err("watch what? watch canary 30m".into());
+            }
+            let length = humantime::parse_duration(length.trim())
+                .map_err(|e| format!("\"{}\" is not a duration like 30m ({e})", length.trim()))?;
+            let length = chrono::Duration::from_std(length).map_err(|e| e.to_string())?;
+            if length <= chrono::Duration::zero() || length > chrono::Duration::hours(24) {
+                return Err("a canary watch lasts between 1s and 24h".into());
+            }
+            Ok(Command::WatchCanary(length))
+        }
+        "promote" => match rest.split_once(char::is_whitespace) {
+            Some(("override", reason)) if !reason.trim().is_empty() => {
+                Ok(Command::PromoteOverride(reason.trim().to_string()))
+            }
+            _ => Err("promote override <reason>: promote a canary the release gate holds".into()),
+        },
         "mitigation" => {
             needs_arg("the plan, e.g. mitigation revert 1.4.2, add canary gate on 5xx")?;
             Ok(Command::Mitigation(rest.to_string()))

@@ -172,6 +172,8 @@ pub struct AppState {
     pub themes: Vec<Theme>,
     pub clock: Clock,
     pub journal: JournalStatus,
+    /// The canary watch, running or with its verdict.
+    pub canary: Option<super::canary::CanaryWatch>,
 }
 
 impl AppState {
@@ -205,6 +207,7 @@ impl AppState {
             themes: setup.themes,
             clock: setup.clock,
             journal: JournalStatus::default(),
+            canary: None,
         }
     }
 

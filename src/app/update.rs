@@ -55,7 +55,9 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             {
                 state.notice = None;
             }
-            super::runbook_run::on_tick(state, now)
+            let mut effects = super::runbook_run::on_tick(state, now);
+            effects.extend(super::canary::on_tick(state, now));
+            effects
         }
         Msg::Source(update) => on_source(state, update),
         Msg::Recorded(entries) => {
@@ -667,6 +669,8 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
             None => Vec::new(),
         },
         Command::Mitigation(plan) => record(vec![human(now, Event::MitigationPlan { plan })]),
+        Command::WatchCanary(length) => super::canary::start(state, length, now),
+        Command::PromoteOverride(reason) => super::canary::override_hold(state, reason, now),
         Command::Input { name, value } => super::runbook_run::set_input(state, name, value, now),
         Command::Goto(hms) => {
             let at = state.clock.at_time_of_day(now, hms);
@@ -1106,7 +1110,11 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
             }
         }
     }
-    record(drafts)
+    let mut effects = record(drafts);
+    // The canary watch weighs every SLO report and alert change.
+    effects.extend(super::canary::on_slos(state, at));
+    effects.extend(super::canary::on_alerts(state, at));
+    effects
 }
 
 /// Rows for list items in `pane` on the current screen (the release-gate banner takes one).

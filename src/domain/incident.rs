@@ -325,6 +325,8 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::LogPinned { .. }
             | Event::MitigationPlan { .. }
             | Event::SuspectsRanked { .. }
+            | Event::CanaryStarted { .. }
+            | Event::CanaryVerdict { .. }
             | Event::StepRan { .. }
             | Event::StepRefused { .. }
             | Event::Retracted { .. },

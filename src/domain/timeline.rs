@@ -134,6 +134,17 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// A canary watch started (`:watch canary 30m`).
+    #[serde(rename = "canary.started")]
+    CanaryStarted { minutes: i64 },
+    /// Its verdict: promote, roll back, or held by the release gate.
+    #[serde(rename = "canary.verdict")]
+    CanaryVerdict {
+        verdict: String,
+        reason: String,
+        worst: String,
+        peak_burn_1h: f64,
+    },
     /// Changes ranked as suspects when a paging alert fired (change correlation), best first.
     #[serde(rename = "change.suspects")]
     SuspectsRanked { alert: String, suspects: Vec<String> },
@@ -187,7 +198,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 26] = [
+pub const KINDS: [&str; 28] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -202,6 +213,8 @@ pub const KINDS: [&str; 26] = [
     "silence.failed",
     "deploy.observed",
     "change.suspects",
+    "canary.started",
+    "canary.verdict",
     "source.down",
     "source.up",
     "runbook.attached",
@@ -234,6 +247,8 @@ impl Event {
             Self::SilenceFailed { .. } => "silence.failed",
             Self::DeployObserved { .. } => "deploy.observed",
             Self::SuspectsRanked { .. } => "change.suspects",
+            Self::CanaryStarted { .. } => "canary.started",
+            Self::CanaryVerdict { .. } => "canary.verdict",
             Self::SourceStale { .. } => "source.down",
             Self::SourceRecovered { .. } => "source.up",
             Self::RunbookAttached { .. } => "runbook.attached",
@@ -261,7 +276,10 @@ impl Event {
             | Self::SilenceExtended { .. }
             | Self::SilenceExpired { .. }
             | Self::SilenceFailed { .. } => "silence",
-            Self::DeployObserved { .. } | Self::SuspectsRanked { .. } => "deploy",
+            Self::DeployObserved { .. }
+            | Self::SuspectsRanked { .. }
+            | Self::CanaryStarted { .. }
+            | Self::CanaryVerdict { .. } => "deploy",
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
             Self::RunbookAttached { .. }
             | Self::StepChanged { .. }
@@ -332,6 +350,8 @@ impl Event {
                     | Self::StepRan { .. }
                     | Self::StepRefused { .. }
                     | Self::MitigationPlan { .. }
+                    | Self::CanaryStarted { .. }
+                    | Self::CanaryVerdict { .. }
             )
     }
 
@@ -439,6 +459,15 @@ impl Event {
             Self::Unpinned { target } => format!("unpinned {}", short_id(target)),
             Self::Retracted { reason } => format!("retracted: {reason}"),
             Self::LogPinned { source, line, .. } => format!("log {source}: {line}"),
+            Self::CanaryStarted { minutes } => format!("canary watch started: {minutes} minutes"),
+            Self::CanaryVerdict {
+                verdict,
+                reason,
+                worst,
+                peak_burn_1h,
+            } => format!(
+                "canary verdict: {verdict} ({reason}; worst SLO state {worst}, peak 1h burn {peak_burn_1h:.1}x)"
+            ),
             Self::SuspectsRanked { alert, suspects } => match suspects.first() {
                 Some(first) => format!(
                     "suspects for {alert}: {first}{}",

@@ -13,6 +13,15 @@ use crate::ui::text::fit;
 use crate::ui::theme::Slot;
 
 pub fn summary(state: &AppState) -> String {
+    let base = summary_without_canary(state);
+    match crate::app::canary::summary(state, state.alerts.as_of) {
+        Some(canary) if base.is_empty() => canary,
+        Some(canary) => format!("{canary} · {base}"),
+        None => base,
+    }
+}
+
+fn summary_without_canary(state: &AppState) -> String {
     let frozen = state.slos.budget_exhausted();
     if let Some(first) = frozen.first() {
         return format!("BUDGET EXHAUSTED ({}): releases frozen", first.spec.name);
