@@ -743,6 +743,11 @@ fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources
         state.slos.not_computed = c.slo.iter().map(|s| s.name.clone()).collect();
     }
     let live = warroom::sources::live::build(c, &config_dir(loaded), &env, &mut state);
+    state.deploys.rollback = c
+        .deploys
+        .iter()
+        .filter_map(|d| d.rollback.clone().map(|r| (d.name.clone(), r)))
+        .collect();
     (state, live)
 }
 

@@ -410,3 +410,116 @@ fn progress_comes_back_from_the_journal_after_a_restart() {
     assert_eq!(step_state(&fresh, "tell"), StepState::Skipped);
     assert_eq!(fresh.runbook.active.as_deref(), Some("drill"));
 }
+
+fn deploys_state() -> AppState {
+    use warroom::domain::deploy::{Deploy, DeployKind, DeployStatus};
+    let mut s = drill_state(false);
+    let deploy = |id: &str, version: &str, minutes: i64, status: DeployStatus| Deploy {
+        id: id.into(),
+        service: "odin".into(),
+        version: version.into(),
+        environment: "production".into(),
+        author: "ci".into(),
+        kind: DeployKind::Deploy,
+        status,
+        started_at: at(minutes * 60),
+        finished_at: Some(at(minutes * 60 + 60)),
+    };
+    s.deploys.merge(vec![
+        deploy("argo/7", "1.4.2", 5, DeployStatus::Succeeded),
+        deploy("argo/6", "1.4.1", 3, DeployStatus::Succeeded),
+        deploy("argo/5", "1.4.0-bad", 2, DeployStatus::Failed),
+    ]);
+    s.deploys.rollback.insert(
+        "argo".into(),
+        vec![
+            "argocd".into(),
+            "app".into(),
+            "rollback".into(),
+            "odin".into(),
+            "{previous_revision}".into(),
+            "--note=back to {previous_version}".into(),
+        ],
+    );
+    s
+}
+
+#[test]
+fn a_rollback_types_the_service_name_runs_the_configured_command_and_is_recorded() {
+    let mut s = deploys_state();
+    press(&mut s, "5 g", at(600));
+    assert_eq!(s.focus, PaneId::Deploys);
+    press(&mut s, "R", at(600));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation")
+    };
+    assert_eq!(confirm.display, "argocd app rollback odin 6 '--note=back to 1.4.1'");
+    assert_eq!(
+        confirm.step, "rollback-1.4.2-to-1.4.1",
+        "the failed 1.4.0-bad is skipped"
+    );
+    // Refused: Enter without the name.
+    let refused = press(&mut s, "enter", at(600));
+    assert!(matches!(&events(&refused)[..], [Event::StepRefused { risk, .. }] if risk == "destructive"));
+    // Accepted.
+    press(&mut s, "R", at(600));
+    type_text(&mut s, "odin", at(600));
+    let effects = press(&mut s, "enter", at(600));
+    let Some(Effect::RunStep(run)) = effects.iter().find(|e| matches!(e, Effect::RunStep(_))) else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(run.command, "argocd app rollback odin 6 '--note=back to 1.4.1'");
+    // The call fails: recorded as such, never retried by itself.
+    let finished = update(
+        &mut s,
+        Msg::StepFinished {
+            run: run.run,
+            result: StepResult {
+                exit_code: Some(20),
+                signal: None,
+                timed_out: false,
+                duration: std::time::Duration::from_secs(2),
+                output_bytes: 80,
+                truncated: false,
+                digest: "cd".repeat(32),
+                saved_to: None,
+                error: None,
+            },
+        },
+        at(603),
+    );
+    let recorded = events(&finished);
+    assert!(
+        matches!(&recorded[..], [Event::StepRan { runbook, exit_code: Some(20), .. }] if runbook == "deploys"),
+        "{recorded:?}"
+    );
+    assert!(
+        !finished.iter().any(|e| matches!(e, Effect::RunStep(_))),
+        "no automatic retry"
+    );
+    assert!(s.notice.as_ref().is_some_and(|n| n.text.contains("exit 20")));
+}
+
+#[test]
+fn a_rollback_needs_a_configured_command_and_an_earlier_good_deploy() {
+    let mut s = deploys_state();
+    s.deploys.rollback.clear();
+    press(&mut s, "5 g R", at(600));
+    assert!(s.modal.is_none());
+    assert!(
+        s.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no rollback configured for argo"))
+    );
+    let mut s = deploys_state();
+    press(&mut s, "5 G R", at(600));
+    assert!(
+        s.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no earlier successful deploy"))
+    );
+    let mut ro = deploys_state();
+    ro.read_only = true;
+    press(&mut ro, "5 g R", at(600));
+    assert!(ro.modal.is_none() && ro.notice.as_ref().is_some_and(|n| n.text.contains("read-only")));
+}

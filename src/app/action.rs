@@ -48,6 +48,7 @@ pub enum Action {
     VerifyStep,
     SkipStep,
     OpenRunbook,
+    Rollback,
 }
 
 /// (action, config name, description), in the order the help overlay lists them.
@@ -213,6 +214,11 @@ const TABLE: &[(Action, &str, &str)] = &[
         "open_runbook",
         "open the selected alert's runbook (attached to the incident; a URL is copied)",
     ),
+    (
+        Action::Rollback,
+        "rollback",
+        "roll the selected deploy back to the one before it (its configured command; type the service name)",
+    ),
     (Action::RefreshAll, "refresh_all", "poll every source now"),
     (Action::Suspend, "suspend", "suspend to the shell (fg resumes)"),
     (Action::Quit, "quit", "quit (asks first while an incident is open)"),
@@ -238,7 +244,7 @@ impl Action {
 
     /// Whether the action changes the world (removed in a `--read-only` session).
     pub fn is_write(self) -> bool {
-        matches!(self, Action::Silence | Action::RunStep)
+        matches!(self, Action::Silence | Action::RunStep | Action::Rollback)
     }
 
     pub fn from_name(name: &str) -> Option<Action> {

@@ -611,3 +611,76 @@ pub fn open_for_alert(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         }
     }
 }
+
+/// Quotes one argument for `sh -c`.
+fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// `R` in the Deploys pane: roll the selected deploy back to the one before it with its source's
+/// configured command, after the destructive confirmation (the service name typed). The run and
+/// its outcome are recorded like a runbook command (`runbook.run` under "deploys").
+pub fn start_rollback(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    let rows = state.deploys.visible_rows();
+    let Some(deploy) = rows
+        .get(state.deploys.list.cursor.selected)
+        .and_then(|&i| state.deploys.deploys.get(i))
+        .cloned()
+    else {
+        state.notify(NoticeLevel::Info, "no deploy selected (5 focuses Deploys)", now);
+        return Vec::new();
+    };
+    let entry = deploy.id.split('/').next().unwrap_or_default().to_string();
+    let Some(template) = state.deploys.rollback.get(&entry).cloned() else {
+        state.notify(
+            NoticeLevel::Warn,
+            format!("no rollback configured for {entry}: set rollback = [..] in its [[deploys]] entry"),
+            now,
+        );
+        return Vec::new();
+    };
+    let Some(previous) = state.deploys.previous_of(&deploy).cloned() else {
+        state.notify(
+            NoticeLevel::Warn,
+            format!("no earlier successful deploy of {} to return to", deploy.service),
+            now,
+        );
+        return Vec::new();
+    };
+    let revision = previous.id.rsplit('/').next().unwrap_or(&previous.version).to_string();
+    let command = template
+        .iter()
+        .map(|a| {
+            shell_quote(
+                &a.replace("{previous_version}", &previous.version)
+                    .replace("{previous_revision}", &revision),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let display = crate::domain::sanitize::sanitize(&command).into_owned();
+    state.modal = Some(Modal::ConfirmStep(Box::new(StepConfirm {
+        runbook: "deploys".into(),
+        step: format!("rollback-{}-to-{}", deploy.version, previous.version),
+        step_text: format!(
+            "Roll {} in {} back from {} to {}",
+            deploy.service, deploy.environment, deploy.version, previous.version
+        ),
+        risk: Risk::Destructive,
+        lang: "sh".into(),
+        command,
+        display,
+        timeout: std::time::Duration::from_secs(600),
+        expected: state.service.clone(),
+        typed: String::new(),
+    })));
+    Vec::new()
+}

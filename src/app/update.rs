@@ -366,6 +366,7 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
         Action::VerifyStep => return super::runbook_run::check_selected(state, now),
         Action::SkipStep => return super::runbook_run::start_skip(state, now),
         Action::OpenRunbook => return super::runbook_run::open_for_alert(state, now),
+        Action::Rollback => return super::runbook_run::start_rollback(state, now),
         Action::ToggleWrap | Action::ToggleTimestamps | Action::CycleLevel | Action::FilterRequest
             if state.focus != PaneId::Logs =>
         {

@@ -7,6 +7,9 @@ use crate::domain::deploy::{Deploy, sort_newest_first};
 pub struct DeploysPane {
     pub deploys: Vec<Deploy>,
     pub list: ListView,
+    /// Per `[[deploys]]` entry name, its rollback command template (argv with
+    /// `{previous_version}` / `{previous_revision}`).
+    pub rollback: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// How many deploys are kept.
@@ -32,6 +35,22 @@ impl DeploysPane {
         sort_newest_first(&mut self.deploys);
         self.deploys.truncate(KEPT);
         changed
+    }
+
+    /// The deploy a rollback of `d` returns to: the newest successful deploy (not a rollback)
+    /// of the same service and environment that started before it.
+    pub fn previous_of(&self, d: &Deploy) -> Option<&Deploy> {
+        self.deploys
+            .iter()
+            .filter(|p| {
+                p.id != d.id
+                    && p.service == d.service
+                    && p.environment == d.environment
+                    && p.started_at < d.started_at
+                    && p.kind == crate::domain::deploy::DeployKind::Deploy
+                    && p.status == crate::domain::deploy::DeployStatus::Succeeded
+            })
+            .max_by_key(|p| p.started_at)
     }
 
     pub fn visible_rows(&self) -> Vec<usize> {
