@@ -65,7 +65,13 @@ pub async fn poll_once(mut state: AppState, live: Live, time: TimeSource) -> App
             let _ = tx.send(feed.update(time).await).await;
         }
     };
-    tokio::join!(alerts, signals, probes);
+    let deploys = async {
+        let polls = live.deploys.iter().map(|feed| feed.poll_once(time.now()));
+        for update in futures::future::join_all(polls).await {
+            let _ = tx.send(Msg::Source(update)).await;
+        }
+    };
+    tokio::join!(alerts, signals, probes, deploys);
     drop(tx);
     while let Some(msg) = rx.recv().await {
         // Timeline effects are not needed for a snapshot.
@@ -90,6 +96,23 @@ pub struct Report {
     pub release_frozen: bool,
     pub slos: Vec<crate::slo_report::SloSummary>,
     pub probes: Vec<ProbeReport>,
+    /// The newest deploys, rollbacks and migrations (at most 10), newest first.
+    pub deploys: Vec<DeployReport>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeployReport {
+    pub id: String,
+    pub service: String,
+    pub version: String,
+    pub environment: String,
+    pub author: String,
+    /// "deploy", "rollback", "migration".
+    pub kind: String,
+    /// "IN PROGRESS", "OK", "FAILED", "ROLLED BACK".
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -218,12 +241,13 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
                 crate::app::msg::SourceKind::Alertmanager
                     | crate::app::msg::SourceKind::Prometheus
                     | crate::app::msg::SourceKind::Probes
+                    | crate::app::msg::SourceKind::Deploys
             );
             let (health, error) = match &s.health {
                 SourceHealth::Disabled { reason } => ("disabled", Some(reason.clone())),
                 _ if !polled => (
                     "not polled",
-                    Some("status polls Prometheus, Alertmanager and probes only".to_string()),
+                    Some("status polls Prometheus, Alertmanager, deploys and probes; logs are not polled".to_string()),
                 ),
                 SourceHealth::Fresh { .. } => ("fresh", None),
                 SourceHealth::Stale { error, .. } => ("stale", Some(error.to_string())),
@@ -286,6 +310,7 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
                 crate::app::msg::SourceKind::Alertmanager
                     | crate::app::msg::SourceKind::Prometheus
                     | crate::app::msg::SourceKind::Probes
+                    | crate::app::msg::SourceKind::Deploys
             )
         })
         .any(|s| !matches!(s.health, SourceHealth::Fresh { .. }));
@@ -321,6 +346,23 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         release_frozen: slos.iter().any(|s| s.budget_exhausted),
         slos,
         probes,
+        deploys: state
+            .deploys
+            .deploys
+            .iter()
+            .take(10)
+            .map(|d| DeployReport {
+                id: d.id.clone(),
+                service: d.service.clone(),
+                version: d.version.clone(),
+                environment: d.environment.clone(),
+                author: d.author.clone(),
+                kind: format!("{:?}", d.kind).to_lowercase(),
+                status: d.status.word().to_string(),
+                started_at: d.started_at,
+                finished_at: d.finished_at,
+            })
+            .collect(),
     }
 }
 
@@ -415,6 +457,22 @@ pub fn text(report: &Report, now: DateTime<Utc>) -> String {
     if !report.slos.is_empty() {
         let _ = writeln!(out, "\nslos");
         crate::slo_report::slo_lines(&report.slos, &mut out);
+    }
+    if !report.deploys.is_empty() {
+        let _ = writeln!(out, "\ndeploys (newest first)");
+        for d in &report.deploys {
+            let age = crate::domain::timefmt::short_duration(now - d.started_at);
+            let _ = writeln!(
+                out,
+                "  {:<12} {:<9} {:<14} {:<12} {:>7} ago  {}",
+                d.status,
+                d.kind,
+                clean(&d.version),
+                clean(&d.environment),
+                age,
+                clean(&d.author)
+            );
+        }
     }
     if !report.probes.is_empty() {
         let _ = writeln!(out, "\nprobes");

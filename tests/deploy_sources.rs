@@ -679,3 +679,39 @@ async fn a_failing_feed_goes_stale_with_the_error_and_keeps_polling() {
     }
     assert!(state.deploys.deploys.is_empty());
 }
+
+#[test]
+fn warroom_status_polls_the_deploy_sources_and_lists_the_newest() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(fixtures().join("command_history.json"), dir.path().join("history.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("warroom.toml");
+    std::fs::write(
+        &config,
+        "[[deploys]]\nname = \"helm\"\ncommand = [\"cat\", \"history.json\"]\n\n[[deploys]]\nname = \"gone\"\ncommand = [\"false\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["--config", &config.display().to_string(), "status", "--json"])
+        .env("WARROOM_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let deploys = report["deploys"].as_array().cloned().unwrap_or_default();
+    assert!(!deploys.is_empty(), "{report:#}");
+    let starts: Vec<&str> = deploys.iter().filter_map(|d| d["started_at"].as_str()).collect();
+    let mut sorted = starts.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(starts, sorted, "newest first");
+    let gone = report["sources"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "gone").cloned())
+        .unwrap_or_default();
+    assert_eq!(gone["health"], "stale", "{report:#}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a deploy source that fails is a degraded view"
+    );
+}
