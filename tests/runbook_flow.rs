@@ -523,3 +523,77 @@ fn a_rollback_needs_a_configured_command_and_an_earlier_good_deploy() {
     press(&mut ro, "5 g R", at(600));
     assert!(ro.modal.is_none() && ro.notice.as_ref().is_some_and(|n| n.text.contains("read-only")));
 }
+
+#[test]
+fn a_finished_rollback_runs_the_smoke_checks_and_records_them() {
+    use warroom::app::msg::{SourceData, SourceKind, SourceUpdate};
+    use warroom::domain::probe::{HttpOutcome, HttpState, ProbeOutcome, ProbeResult};
+    let mut s = deploys_state();
+    let probes = s.add_source(SourceKind::Probes, "probes");
+    press(&mut s, "5 g R", at(600));
+    type_text(&mut s, "odin", at(600));
+    let effects = press(&mut s, "enter", at(600));
+    let Some(Effect::RunStep(run)) = effects.iter().find(|e| matches!(e, Effect::RunStep(_))) else {
+        panic!("{effects:?}")
+    };
+    let ok = StepResult {
+        exit_code: Some(0),
+        signal: None,
+        timed_out: false,
+        duration: std::time::Duration::from_secs(3),
+        output_bytes: 10,
+        truncated: false,
+        digest: "ef".repeat(32),
+        saved_to: None,
+        error: None,
+    };
+    let finished = update(
+        &mut s,
+        Msg::StepFinished {
+            run: run.run,
+            result: ok,
+        },
+        at(610),
+    );
+    assert!(
+        finished.iter().any(|e| matches!(e, Effect::RefreshAll)),
+        "the probes are polled at once"
+    );
+    let http = |name: &str, state: HttpState, status: u16| ProbeResult {
+        name: name.into(),
+        target: format!("https://{name}.example/health"),
+        outcome: ProbeOutcome::Http(HttpOutcome {
+            state,
+            status: Some(status),
+            latency_seconds: Some(0.05),
+        }),
+    };
+    let checked = update(
+        &mut s,
+        Msg::Source(SourceUpdate {
+            source: probes,
+            at: at(612),
+            result: Ok(SourceData::Probes(vec![
+                http("api", HttpState::Up, 200),
+                http("admin", HttpState::BadStatus, 503),
+            ])),
+        }),
+        at(612),
+    );
+    let recorded = events(&checked);
+    assert!(
+        matches!(&recorded[..], [Event::SmokeChecked { ok: false, results }] if results.len() == 2 && results[1].contains("admin")),
+        "{recorded:?}"
+    );
+    // Only once per rollback.
+    let again = update(
+        &mut s,
+        Msg::Source(SourceUpdate {
+            source: probes,
+            at: at(680),
+            result: Ok(SourceData::Probes(vec![http("api", HttpState::Up, 200)])),
+        }),
+        at(680),
+    );
+    assert!(events(&again).is_empty());
+}

@@ -16,6 +16,9 @@ use super::state::{AppState, Modal, NoticeLevel, Prompt};
 use crate::domain::runbook::{Risk, Runbook, Step, StepKind, StepState};
 use crate::domain::timeline::Event;
 
+/// What rollbacks from the Deploys pane are recorded under (they are not runbook steps).
+pub const ROLLBACKS: &str = "deploys";
+
 /// How often pending verify steps of attached runbooks check themselves.
 pub const VERIFY_EVERY: Duration = Duration::seconds(30);
 /// Output lines of a run kept for the pane.
@@ -297,7 +300,7 @@ fn launch(state: &mut AppState, confirm: StepConfirm, now: DateTime<Utc>) -> Vec
     if let Some(runbook) = state.runbook.find(&confirm.runbook).cloned() {
         attach_if_needed(state, &runbook, now, &mut drafts);
     }
-    if state.incident_open() {
+    if state.incident_open() && confirm.runbook != ROLLBACKS {
         drafts.push(step_changed(
             &confirm.runbook,
             &confirm.step,
@@ -368,11 +371,20 @@ pub fn on_finished(state: &mut AppState, run: u64, result: StepResult, now: Date
             error: result.error.clone(),
         },
     )];
-    if state.incident_open() {
+    let mut effects = Vec::new();
+    if runbook == ROLLBACKS {
+        if ok {
+            // A finished rollback: the smoke checks (the probes) run now and are recorded.
+            state.deploys.awaiting_smoke = true;
+            effects.push(Effect::RefreshAll);
+        }
+    } else if state.incident_open() {
         let to = if ok { StepState::Done } else { StepState::Failed };
         drafts.push(step_changed(&runbook, &step, to, (!ok).then_some(outcome), now));
     }
-    record(drafts)
+    let mut out = record(drafts);
+    out.extend(effects);
+    out
 }
 
 /// `v`: check the selected verify step now.
@@ -668,7 +680,7 @@ pub fn start_rollback(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         .join(" ");
     let display = crate::domain::sanitize::sanitize(&command).into_owned();
     state.modal = Some(Modal::ConfirmStep(Box::new(StepConfirm {
-        runbook: "deploys".into(),
+        runbook: ROLLBACKS.into(),
         step: format!("rollback-{}-to-{}", deploy.version, previous.version),
         step_text: format!(
             "Roll {} in {} back from {} to {}",

@@ -1064,7 +1064,16 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
             state.alerts.list.cursor.keep_visible(len, rows);
         }
         SourceData::Signals(readings) => state.signals.set_signals(readings),
-        SourceData::Probes(results) => state.signals.set_probes(results),
+        SourceData::Probes(results) => {
+            if std::mem::take(&mut state.deploys.awaiting_smoke) && !results.is_empty() {
+                let ok = results
+                    .iter()
+                    .all(|r| r.level() != crate::domain::severity::Level::Crit);
+                let lines = results.iter().map(|r| format!("{}: {}", r.name, r.summary())).collect();
+                drafts.push(system(at, Event::SmokeChecked { ok, results: lines }));
+            }
+            state.signals.set_probes(results)
+        }
         SourceData::Slos(observations) => {
             let exhausted_before: Vec<String> = state
                 .slos

@@ -326,6 +326,7 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::MitigationPlan { .. }
             | Event::SuspectsRanked { .. }
             | Event::CanaryStarted { .. }
+            | Event::SmokeChecked { .. }
             | Event::CanaryVerdict { .. }
             | Event::StepRan { .. }
             | Event::StepRefused { .. }

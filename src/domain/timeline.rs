@@ -134,6 +134,9 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// The smoke checks (probes) run right after a rollback finished, and how each came out.
+    #[serde(rename = "rollback.smoke_checked")]
+    SmokeChecked { ok: bool, results: Vec<String> },
     /// A canary watch started (`:watch canary 30m`).
     #[serde(rename = "canary.started")]
     CanaryStarted { minutes: i64 },
@@ -198,7 +201,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 28] = [
+pub const KINDS: [&str; 29] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -214,6 +217,7 @@ pub const KINDS: [&str; 28] = [
     "deploy.observed",
     "change.suspects",
     "canary.started",
+    "rollback.smoke_checked",
     "canary.verdict",
     "source.down",
     "source.up",
@@ -248,6 +252,7 @@ impl Event {
             Self::DeployObserved { .. } => "deploy.observed",
             Self::SuspectsRanked { .. } => "change.suspects",
             Self::CanaryStarted { .. } => "canary.started",
+            Self::SmokeChecked { .. } => "rollback.smoke_checked",
             Self::CanaryVerdict { .. } => "canary.verdict",
             Self::SourceStale { .. } => "source.down",
             Self::SourceRecovered { .. } => "source.up",
@@ -279,7 +284,8 @@ impl Event {
             Self::DeployObserved { .. }
             | Self::SuspectsRanked { .. }
             | Self::CanaryStarted { .. }
-            | Self::CanaryVerdict { .. } => "deploy",
+            | Self::CanaryVerdict { .. }
+            | Self::SmokeChecked { .. } => "deploy",
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
             Self::RunbookAttached { .. }
             | Self::StepChanged { .. }
@@ -352,6 +358,7 @@ impl Event {
                     | Self::MitigationPlan { .. }
                     | Self::CanaryStarted { .. }
                     | Self::CanaryVerdict { .. }
+                    | Self::SmokeChecked { .. }
             )
     }
 
@@ -459,6 +466,11 @@ impl Event {
             Self::Unpinned { target } => format!("unpinned {}", short_id(target)),
             Self::Retracted { reason } => format!("retracted: {reason}"),
             Self::LogPinned { source, line, .. } => format!("log {source}: {line}"),
+            Self::SmokeChecked { ok, results } => format!(
+                "smoke checks after the rollback: {} ({})",
+                if *ok { "pass" } else { "FAIL" },
+                results.join("; ")
+            ),
             Self::CanaryStarted { minutes } => format!("canary watch started: {minutes} minutes"),
             Self::CanaryVerdict {
                 verdict,

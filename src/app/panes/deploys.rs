@@ -10,6 +10,8 @@ pub struct DeploysPane {
     /// Per `[[deploys]]` entry name, its rollback command template (argv with
     /// `{previous_version}` / `{previous_revision}`).
     pub rollback: std::collections::BTreeMap<String, Vec<String>>,
+    /// A rollback finished and its smoke checks (the probes, polled at once) are awaited.
+    pub awaiting_smoke: bool,
 }
 
 /// How many deploys are kept.
