@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::effect::{Effect, EventDraft};
+use super::effect::Effect;
 use super::state::{AppState, NoticeLevel};
+use super::update::human;
 use crate::domain::slo::{BurnWindow, SloState};
 use crate::domain::timeline::Event;
 
@@ -21,15 +22,6 @@ pub struct CanaryWatch {
     pub peak_burn_1h: f64,
     /// The verdict, once there is one: "promote", "roll back", or "held" (release gate).
     pub verdict: Option<String>,
-}
-
-fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
-    EventDraft {
-        occurred_at: at,
-        actor: None,
-        event,
-        supersedes: None,
-    }
 }
 
 /// `:watch canary DURATION`.

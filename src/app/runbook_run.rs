@@ -13,6 +13,7 @@ use super::effect::{Effect, EventDraft, StepRun, VerifyCheck};
 use super::msg::StepResult;
 use super::pane::PaneId;
 use super::state::{AppState, Modal, NoticeLevel, Prompt};
+use super::update::{human, record};
 use crate::domain::runbook::{Risk, Runbook, Step, StepKind, StepState};
 use crate::domain::timeline::Event;
 
@@ -60,23 +61,6 @@ pub struct ActiveRun {
     pub started_at: DateTime<Utc>,
     pub output: std::collections::VecDeque<String>,
     pub result: Option<StepResult>,
-}
-
-fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
-    EventDraft {
-        occurred_at: at,
-        actor: None,
-        event,
-        supersedes: None,
-    }
-}
-
-fn record(drafts: Vec<EventDraft>) -> Vec<Effect> {
-    if drafts.is_empty() {
-        Vec::new()
-    } else {
-        vec![Effect::Record(drafts)]
-    }
 }
 
 /// The selected step of the shown runbook.

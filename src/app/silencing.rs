@@ -7,9 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
-use super::effect::{Effect, EventDraft, Request};
+use super::effect::{Effect, Request};
 use super::msg::{AlertVia, RequestDone};
 use super::state::{AppState, Modal, NoticeLevel};
+use super::update::human;
 use crate::domain::alert::AlertState;
 use crate::domain::matcher::format_list;
 use crate::domain::silence::{self, Silence, SilenceDraft, SilenceState};
@@ -383,15 +384,6 @@ pub fn on_list_key(state: &mut AppState, mut list: SilenceList, key: KeyEvent, n
     }
     state.modal = Some(Modal::Silences(list));
     Vec::new()
-}
-
-fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
-    EventDraft {
-        occurred_at: at,
-        actor: None,
-        event,
-        supersedes: None,
-    }
 }
 
 /// Alertmanager answered a silence request: say so, record it (timeline with an incident open,

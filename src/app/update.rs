@@ -78,7 +78,8 @@ fn system(at: DateTime<Utc>, event: Event) -> EventDraft {
     }
 }
 
-fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
+/// An event a person did, now (the actor filled in as the cockpit's user).
+pub(crate) fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
     EventDraft {
         occurred_at: at,
         actor: None,
@@ -87,7 +88,8 @@ fn human(at: DateTime<Utc>, event: Event) -> EventDraft {
     }
 }
 
-fn record(drafts: Vec<EventDraft>) -> Vec<Effect> {
+/// The effect that records `drafts`, or none for none.
+pub(crate) fn record(drafts: Vec<EventDraft>) -> Vec<Effect> {
     if drafts.is_empty() {
         Vec::new()
     } else {
@@ -1058,6 +1060,14 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
             }
             state.alerts.set_time(at);
             state.alerts.apply_snapshot(set.alerts, at);
+            state.runbook.orphans = state
+                .alerts
+                .book
+                .alerts()
+                .iter()
+                .filter(|a| super::runbook_run::link_for(state, a) == super::runbook_run::RunbookLink::None)
+                .map(|a| a.fingerprint.clone())
+                .collect();
             drafts.extend(alert_drafts(state, at));
             let rows = rows_of(state, PaneId::Alerts, state.zoomed && state.focus == PaneId::Alerts);
             let len = state.alerts.visible_len();

@@ -13,7 +13,8 @@ use crate::app::palette::ARG_COMMANDS;
 use crate::app::state::{AppState, Prompt};
 use crate::domain::timefmt::short_duration;
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+/// A `width` x `height` box in the middle of `area` (cut to fit).
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))])
         .flex(Flex::Center)
         .areas(area);

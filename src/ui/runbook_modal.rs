@@ -3,24 +3,15 @@
 //! prompt for a skipped step's reason.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
+use super::modal::centered;
 use super::theme::Slot;
 use crate::app::runbook_run::{SkipPrompt, StepConfirm};
 use crate::app::state::AppState;
 use crate::domain::runbook::Risk;
-
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [r] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(r);
-    r
-}
 
 /// Cuts `line` into rows of `width` columns.
 fn rows(line: &str, width: usize) -> Vec<String> {

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
+use super::modal::centered;
 use super::panes::alerts::severity_slot;
 use super::text::fit;
 use super::theme::Slot;
@@ -15,16 +16,6 @@ use crate::app::state::AppState;
 use crate::domain::matcher::format_list;
 use crate::domain::silence::{SilenceState, remaining};
 use crate::domain::timefmt::short_duration;
-
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [r] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(r);
-    r
-}
 
 fn frame_block(state: &AppState, title: String, warn: bool) -> Block<'static> {
     let theme = &state.theme;

@@ -23,6 +23,9 @@ pub struct RunbookPane {
     /// Verify checks asked for and not answered yet: run id → (runbook, step, when).
     pub verifying: BTreeMap<u64, (String, String, DateTime<Utc>)>,
     pub last_verify: Option<DateTime<Utc>>,
+    /// Fingerprints of the alerts no runbook covers, worked out when the alerts change (matching
+    /// compiles label regexes: never per row per frame).
+    pub orphans: std::collections::BTreeSet<String>,
 }
 
 impl RunbookPane {

@@ -202,8 +202,7 @@ fn alert_line(ctx: &Ctx<'_>, cols: &Columns, alert: &Alert, grouped: bool) -> Li
             Some(why) => spans.push(Span::styled(fit(&why, cols.summary), theme.style(Slot::Muted))),
             None => {
                 // A firing alert with nowhere to go next is flagged: responders should know now.
-                let orphan = alert.state.is_active()
-                    && crate::app::runbook_run::link_for(state, alert) == crate::app::runbook_run::RunbookLink::None;
+                let orphan = alert.state.is_active() && state.runbook.orphans.contains(&alert.fingerprint);
                 if orphan && cols.summary > 24 {
                     spans.push(Span::styled("⚠ no runbook · ", theme.style(Slot::Warn)));
                     spans.push(Span::styled(
