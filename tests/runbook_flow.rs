@@ -6,11 +6,7 @@
 
 mod support;
 
-use std::fmt::Write;
-
 use chrono::Duration;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use support::*;
 use warroom::app::effect::Effect;
 use warroom::app::msg::{Msg, StepResult};
@@ -113,18 +109,7 @@ fn step_state(s: &AppState, step: &str) -> StepState {
 }
 
 fn screen(s: &AppState) -> String {
-    let (w, h) = s.viewport;
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap_or_else(|e| panic!("{e}"));
-    terminal
-        .draw(|f| warroom::ui::draw(f, s, at(600)))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let buffer = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
-        let _ = writeln!(out, "{}|", line.trim_end());
-    }
-    out
+    screen_text(s, at(600))
 }
 
 fn open_drill(s: &mut AppState) {

@@ -4,12 +4,8 @@
 
 mod support;
 
-use std::fmt::Write;
-
 use chrono::Utc;
 use chrono::{DateTime, Duration};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use support::*;
 use warroom::app::effect::Effect;
 use warroom::app::msg::{Msg, SourceData, SourceId, SourceKind, SourceUpdate};
@@ -154,18 +150,7 @@ impl Rig {
     }
 
     fn screen(&self, now: DateTime<Utc>) -> String {
-        let (w, h) = self.state.viewport;
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap_or_else(|e| panic!("{e}"));
-        terminal
-            .draw(|f| warroom::ui::draw(f, &self.state, now))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let buffer = terminal.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buffer.area.height {
-            let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
-            let _ = writeln!(out, "{}|", line.trim_end());
-        }
-        out
+        screen_text(&self.state, now)
     }
 }
 

@@ -73,3 +73,22 @@ pub fn empty_state(size: (u16, u16)) -> AppState {
 pub fn demo_state(seconds: i64, size: (u16, u16)) -> AppState {
     demo::state_at(demo::test_setup("dark"), runbooks(), 1, seconds, size)
 }
+
+/// The screen `state` draws at `now` (TestBackend at its viewport), one row a line with trailing
+/// spaces trimmed and a final `|`.
+pub fn screen_text(state: &AppState, now: DateTime<Utc>) -> String {
+    use std::fmt::Write as _;
+    let (w, h) = state.viewport;
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap_or_else(|e| panic!("{e}"));
+    terminal
+        .draw(|f| warroom::ui::draw(f, state, now))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        let _ = writeln!(out, "{}|", line.trim_end());
+    }
+    out
+}
