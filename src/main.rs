@@ -706,8 +706,13 @@ async fn run_cockpit(
     }
     if let Some(live) = live {
         let refresh = runtime.refresh_requests();
-        if let Some(requests) = warroom::sources::live::spawn(live, &mut runtime.tasks, time, &tx, &refresh) {
+        let senders = warroom::sources::live::spawn(live, &mut runtime.tasks, time, &tx, &refresh);
+        if let Some(requests) = senders.requests {
             runtime = runtime.with_requests(requests);
+        }
+        // A read-only session never rolls back (the key is refused too).
+        if let Some(rollbacks) = senders.rollbacks.filter(|_| !cli.read_only) {
+            runtime = runtime.with_deployer(rollbacks);
         }
     }
     inject_debug_panic(&mut runtime);
@@ -742,12 +747,8 @@ fn live_state(setup: StateSetup, loaded: &Loaded) -> (AppState, warroom::sources
     if c.prometheus.is_none() {
         state.slos.not_computed = c.slo.iter().map(|s| s.name.clone()).collect();
     }
+    // Registers the sources, and each deploy entry's rollback and canary settings.
     let live = warroom::sources::live::build(c, &config_dir(loaded), &env, &mut state);
-    state.deploys.rollback = c
-        .deploys
-        .iter()
-        .filter_map(|d| d.rollback.clone().map(|r| (d.name.clone(), r)))
-        .collect();
     (state, live)
 }
 

@@ -5,15 +5,10 @@
 //! good fixture and a malformed one. A feed's updates go through `update` into the Deploys pane.
 //! Every wait is for a condition (with a hang guard), never a fixed time.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use warroom::app::msg::{Msg, SourceKind};
 use warroom::app::state::AppState;
@@ -26,11 +21,13 @@ use warroom::sources::clock::TimeSource;
 use warroom::sources::deploys::{
     self, ArgoCdSource, CommandSource, Context, DeployError, DeployFeed, DeploySource, GithubSource,
 };
-use warroom::sources::http::{Endpoint, HttpPolicy, Token};
+
+#[path = "support/replay.rs"]
+mod replay;
+use replay::{Asked, Replay, Route, TOKEN};
 
 /// A hang guard, not a speed assertion.
 const LIMIT: Duration = Duration::from_secs(30);
-const TOKEN: &str = "s3cr3t-deploy-token";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploys")
@@ -45,114 +42,6 @@ fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .unwrap_or_else(|e| panic!("{text}: {e}"))
         .with_timezone(&Utc)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The replay server
-
-/// A path and what it answers: status and body.
-type Route = (&'static str, u16, String);
-
-/// One request as the server saw it.
-#[derive(Debug, Clone)]
-struct Asked {
-    path: String,
-    params: BTreeMap<String, String>,
-    authorization: Option<String>,
-}
-
-/// A loopback HTTP server answering each path with a fixed status and body (404 otherwise).
-struct Replay {
-    addr: SocketAddr,
-    asked: Arc<Mutex<Vec<Asked>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Replay {
-    async fn start(routes: Vec<Route>) -> Self {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-        let routes: Arc<BTreeMap<String, (u16, String)>> =
-            Arc::new(routes.into_iter().map(|(p, s, b)| (p.to_string(), (s, b))).collect());
-        let asked = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&asked);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                tokio::spawn(serve(stream, Arc::clone(&routes), Arc::clone(&log)));
-            }
-        });
-        Self { addr, asked, task }
-    }
-
-    fn endpoint(&self, name: &str) -> Endpoint {
-        let policy = HttpPolicy {
-            connect_timeout: Duration::from_secs(5),
-            timeout: Duration::from_secs(10),
-            max_body: 1024 * 1024,
-        };
-        Endpoint::new(
-            name,
-            &format!("http://{}", self.addr),
-            policy,
-            None,
-            Some(Token::new(TOKEN.into())),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn requests(&self) -> Vec<Asked> {
-        self.asked.lock().map(|a| a.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(mut stream: TcpStream, routes: Arc<BTreeMap<String, (u16, String)>>, asked: Arc<Mutex<Vec<Asked>>>) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let url = reqwest::Url::parse(&format!("http://replay{target}")).unwrap_or_else(|e| panic!("{e}"));
-    let authorization = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.trim().to_string());
-    if let Ok(mut log) = asked.lock() {
-        log.push(Asked {
-            path: url.path().to_string(),
-            params: url
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-            authorization,
-        });
-    }
-    let (status, body) = routes
-        .get(url.path())
-        .cloned()
-        .unwrap_or_else(|| (404, r#"{"message":"Not Found"}"#.to_string()));
-    let response = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
 }
 
 fn github_routes() -> Vec<Route> {

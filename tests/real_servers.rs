@@ -60,7 +60,7 @@ impl Cockpit {
         let mut runtime =
             Runtime::new(state, terminal, TimeSource::Real, rx, Box::new(TestShell)).with_journal(journal);
         let refresh = runtime.refresh_requests();
-        if let Some(requests) = live::spawn(live, &mut runtime.tasks, TimeSource::Real, &tx, &refresh) {
+        if let Some(requests) = live::spawn(live, &mut runtime.tasks, TimeSource::Real, &tx, &refresh).requests {
             runtime = runtime.with_requests(requests);
         }
         let (keys, input) = futures::channel::mpsc::unbounded();

@@ -375,7 +375,13 @@ fn a_clean_canary_watch_ends_in_promote() {
     let mut rig = rig();
     let started = type_command(&mut rig, "watch canary 30m", at(0));
     assert!(
-        matches!(started.as_slice(), [Event::CanaryStarted { minutes: 30 }]),
+        matches!(
+            started.as_slice(),
+            [Event::CanaryStarted {
+                minutes: 30,
+                deploy: None
+            }]
+        ),
         "{started:?}"
     );
     for minute in 1..30 {

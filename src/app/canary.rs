@@ -22,6 +22,8 @@ pub struct CanaryWatch {
     pub peak_burn_1h: f64,
     /// The verdict, once there is one: "promote", "roll back", or "held" (release gate).
     pub verdict: Option<String>,
+    /// The deploy that started it by itself (its entry has `canary` set).
+    pub deploy: Option<String>,
 }
 
 /// `:watch canary DURATION`.
@@ -36,6 +38,7 @@ pub fn start(state: &mut AppState, duration: Duration, now: DateTime<Utc>) -> Ve
         worst: SloState::Ok,
         peak_burn_1h: 0.0,
         verdict: None,
+        deploy: None,
     });
     state.notify(
         NoticeLevel::Info,
@@ -46,6 +49,48 @@ pub fn start(state: &mut AppState, duration: Duration, now: DateTime<Utc>) -> Ve
         now,
         Event::CanaryStarted {
             minutes: duration.num_minutes(),
+            deploy: None,
+        },
+    )])]
+}
+
+/// A new deploy of an entry with `canary = "30m"`: the watch runs from the deploy's start (a
+/// cockpit opened 10 minutes into it watches the remaining 20). A watch already running, or one
+/// already held for this deploy, is left alone.
+pub fn start_for_deploy(
+    state: &mut AppState,
+    deploy: &crate::domain::deploy::Deploy,
+    duration: Duration,
+    now: DateTime<Utc>,
+) -> Vec<Effect> {
+    let label = format!("{} {}", deploy.service, deploy.version);
+    if let Some(c) = &state.canary
+        && (c.verdict.is_none() || c.deploy.as_deref() == Some(label.as_str()))
+    {
+        return Vec::new();
+    }
+    let started_at = deploy.started_at.min(now);
+    state.canary = Some(CanaryWatch {
+        started_at,
+        ends_at: started_at + duration,
+        worst: SloState::Ok,
+        peak_burn_1h: 0.0,
+        verdict: None,
+        deploy: Some(label.clone()),
+    });
+    state.notify(
+        NoticeLevel::Info,
+        format!(
+            "canary watch of {label}: {} minutes from its start",
+            duration.num_minutes()
+        ),
+        now,
+    );
+    vec![Effect::Record(vec![super::update::system(
+        now,
+        Event::CanaryStarted {
+            minutes: duration.num_minutes(),
+            deploy: Some(label),
         },
     )])]
 }

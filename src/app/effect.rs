@@ -26,6 +26,17 @@ pub enum Effect {
     CheckVerify(VerifyCheck),
     /// Put text on the responder's clipboard (OSC 52, through the terminal, over SSH too).
     Clipboard(String),
+    /// Send a confirmed API rollback (Argo CD, GitHub) once; the answer comes back as
+    /// `Msg::RollbackDone`.
+    Rollback(RollbackCall),
+}
+
+/// A rollback through a deploy system's API that a responder confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackCall {
+    /// Identifies the answer (`Msg::RollbackDone`).
+    pub id: u64,
+    pub plan: crate::domain::rollback::RollbackPlan,
 }
 
 /// A runbook command a responder confirmed, ready to run.

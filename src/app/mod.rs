@@ -10,6 +10,7 @@ pub mod msg;
 pub mod palette;
 pub mod pane;
 pub mod panes;
+pub mod rollback;
 pub mod runbook_run;
 pub mod runtime;
 pub mod silencing;

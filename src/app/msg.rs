@@ -50,6 +50,11 @@ pub enum Msg {
         run: u64,
         result: Result<Option<f64>, String>,
     },
+    /// An API rollback answered: what the deploy system said, or how it failed.
+    RollbackDone {
+        id: u64,
+        result: Result<String, crate::domain::rollback::RollbackFailure>,
+    },
 }
 
 /// How a step's command ended.

@@ -41,6 +41,8 @@ pub struct StepConfirm {
     /// What a destructive step needs typed (the service name), and what has been typed.
     pub expected: String,
     pub typed: String,
+    /// Set when this confirms a rollback from the Deploys pane (`app::rollback`).
+    pub rollback: Option<crate::domain::rollback::RollbackPlan>,
 }
 
 /// A skip waiting for its reason.
@@ -212,6 +214,7 @@ pub fn start_run(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         timeout: command.timeout,
         expected: state.service.clone(),
         typed: String::new(),
+        rollback: None,
     })));
     Vec::new()
 }
@@ -260,7 +263,10 @@ pub fn on_confirm_key(
                 },
             )])
         }
-        Some(true) => launch(state, *confirm, now),
+        Some(true) => match confirm.rollback.take() {
+            Some(plan) => super::rollback::launch(state, *confirm, plan, now),
+            None => launch(state, *confirm, now),
+        },
     }
 }
 
@@ -284,7 +290,7 @@ fn launch(state: &mut AppState, confirm: StepConfirm, now: DateTime<Utc>) -> Vec
     if let Some(runbook) = state.runbook.find(&confirm.runbook).cloned() {
         attach_if_needed(state, &runbook, now, &mut drafts);
     }
-    if state.incident_open() && confirm.runbook != ROLLBACKS {
+    if state.incident_open() {
         drafts.push(step_changed(
             &confirm.runbook,
             &confirm.step,
@@ -325,6 +331,9 @@ pub fn on_finished(state: &mut AppState, run: u64, result: StepResult, now: Date
         return Vec::new();
     };
     active.result = Some(result.clone());
+    if active.runbook == ROLLBACKS {
+        return super::rollback::on_command_finished(state, run, &result, now);
+    }
     let (runbook, step, display) = (active.runbook.clone(), active.step.clone(), active.display.clone());
     let ok = result.succeeded();
     let outcome = match (&result.error, result.timed_out, result.exit_code) {
@@ -355,20 +364,11 @@ pub fn on_finished(state: &mut AppState, run: u64, result: StepResult, now: Date
             error: result.error.clone(),
         },
     )];
-    let mut effects = Vec::new();
-    if runbook == ROLLBACKS {
-        if ok {
-            // A finished rollback: the smoke checks (the probes) run now and are recorded.
-            state.deploys.awaiting_smoke = true;
-            effects.push(Effect::RefreshAll);
-        }
-    } else if state.incident_open() {
+    if state.incident_open() {
         let to = if ok { StepState::Done } else { StepState::Failed };
         drafts.push(step_changed(&runbook, &step, to, (!ok).then_some(outcome), now));
     }
-    let mut out = record(drafts);
-    out.extend(effects);
-    out
+    record(drafts)
 }
 
 /// `v`: check the selected verify step now.
@@ -606,77 +606,4 @@ pub fn open_for_alert(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
             Vec::new()
         }
     }
-}
-
-/// Quotes one argument for `sh -c`.
-fn shell_quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-    {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-/// `R` in the Deploys pane: roll the selected deploy back to the one before it with its source's
-/// configured command, after the destructive confirmation (the service name typed). The run and
-/// its outcome are recorded like a runbook command (`runbook.run` under "deploys").
-pub fn start_rollback(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
-    let rows = state.deploys.visible_rows();
-    let Some(deploy) = rows
-        .get(state.deploys.list.cursor.selected)
-        .and_then(|&i| state.deploys.deploys.get(i))
-        .cloned()
-    else {
-        state.notify(NoticeLevel::Info, "no deploy selected (5 focuses Deploys)", now);
-        return Vec::new();
-    };
-    let entry = deploy.id.split('/').next().unwrap_or_default().to_string();
-    let Some(template) = state.deploys.rollback.get(&entry).cloned() else {
-        state.notify(
-            NoticeLevel::Warn,
-            format!("no rollback configured for {entry}: set rollback = [..] in its [[deploys]] entry"),
-            now,
-        );
-        return Vec::new();
-    };
-    let Some(previous) = state.deploys.previous_of(&deploy).cloned() else {
-        state.notify(
-            NoticeLevel::Warn,
-            format!("no earlier successful deploy of {} to return to", deploy.service),
-            now,
-        );
-        return Vec::new();
-    };
-    let revision = previous.id.rsplit('/').next().unwrap_or(&previous.version).to_string();
-    let command = template
-        .iter()
-        .map(|a| {
-            shell_quote(
-                &a.replace("{previous_version}", &previous.version)
-                    .replace("{previous_revision}", &revision),
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let display = crate::domain::sanitize::sanitize(&command).into_owned();
-    state.modal = Some(Modal::ConfirmStep(Box::new(StepConfirm {
-        runbook: ROLLBACKS.into(),
-        step: format!("rollback-{}-to-{}", deploy.version, previous.version),
-        step_text: format!(
-            "Roll {} in {} back from {} to {}",
-            deploy.service, deploy.environment, deploy.version, previous.version
-        ),
-        risk: Risk::Destructive,
-        lang: "sh".into(),
-        command,
-        display,
-        timeout: std::time::Duration::from_secs(600),
-        expected: state.service.clone(),
-        typed: String::new(),
-    })));
-    Vec::new()
 }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::effect::{Effect, Request, RunnerRequest};
+use super::effect::{Effect, Request, RollbackCall, RunnerRequest};
 use super::msg::Msg;
 use super::state::AppState;
 use super::update::update;
@@ -101,6 +101,8 @@ pub struct Runtime<B: Backend> {
     requests: Option<mpsc::Sender<Request>>,
     /// Where confirmed runbook steps and verify checks go (`sources::runbook_exec`).
     runner: Option<mpsc::Sender<RunnerRequest>>,
+    /// Where confirmed API rollbacks go (`sources::deploys::rollback`).
+    deployer: Option<mpsc::Sender<RollbackCall>>,
     /// Whether `Effect::Clipboard` writes OSC 52 to the real terminal (off in tests).
     osc52: bool,
     shell: Box<dyn Shell>,
@@ -131,6 +133,7 @@ impl<B: Backend> Runtime<B> {
             refresh: tokio::sync::watch::Sender::new(0),
             requests: None,
             runner: None,
+            deployer: None,
             osc52: false,
             shell,
             dirty: true,
@@ -161,6 +164,12 @@ impl<B: Backend> Runtime<B> {
     /// Sends confirmed runbook steps and verify checks to `runner` from now on.
     pub fn with_runner(mut self, runner: mpsc::Sender<RunnerRequest>) -> Self {
         self.runner = Some(runner);
+        self
+    }
+
+    /// Sends confirmed API rollbacks to `deployer` from now on.
+    pub fn with_deployer(mut self, deployer: mpsc::Sender<RollbackCall>) -> Self {
+        self.deployer = Some(deployer);
         self
     }
 
@@ -364,6 +373,32 @@ impl<B: Backend> Runtime<B> {
                                 },
                                 now,
                             ));
+                        }
+                    }
+                    Effect::Rollback(call) => {
+                        let id = call.id;
+                        // Never queued behind another call and never retried: either it goes now
+                        // or the responder is told it did not.
+                        let refused = match &self.deployer {
+                            Some(tx) => match tx.try_send(call) {
+                                Ok(()) => None,
+                                Err(mpsc::error::TrySendError::Full(_)) => {
+                                    Some("another rollback call is still running: nothing was sent")
+                                }
+                                Err(mpsc::error::TrySendError::Closed(_)) => {
+                                    Some("the rollback client has stopped: nothing was sent")
+                                }
+                            },
+                            None => Some(
+                                "rollbacks through a deploy API are not available in this session: nothing was sent",
+                            ),
+                        };
+                        if let Some(why) = refused {
+                            let result = Err(crate::domain::rollback::RollbackFailure {
+                                message: why.to_string(),
+                                uncertain: false,
+                            });
+                            next.extend(update(&mut self.state, Msg::RollbackDone { id, result }, now));
                         }
                     }
                     Effect::Request(request) => {

@@ -57,6 +57,7 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
             }
             let mut effects = super::runbook_run::on_tick(state, now);
             effects.extend(super::canary::on_tick(state, now));
+            effects.extend(super::rollback::on_tick(state, now));
             effects
         }
         Msg::Source(update) => on_source(state, update),
@@ -66,10 +67,11 @@ pub fn update(state: &mut AppState, msg: Msg, now: DateTime<Utc>) -> Vec<Effect>
         }
         Msg::Journal(event) => on_journal(state, event, now),
         Msg::RequestDone { request, result } => super::silencing::on_done(state, request, result, now),
+        Msg::RollbackDone { id, result } => super::rollback::on_done(state, id, result, now),
     }
 }
 
-fn system(at: DateTime<Utc>, event: Event) -> EventDraft {
+pub(crate) fn system(at: DateTime<Utc>, event: Event) -> EventDraft {
     EventDraft {
         occurred_at: at,
         actor: Some(SYSTEM_ACTOR.to_string()),
@@ -368,7 +370,7 @@ pub fn apply_action(state: &mut AppState, action: Action, now: DateTime<Utc>) ->
         Action::VerifyStep => return super::runbook_run::check_selected(state, now),
         Action::SkipStep => return super::runbook_run::start_skip(state, now),
         Action::OpenRunbook => return super::runbook_run::open_for_alert(state, now),
-        Action::Rollback => return super::runbook_run::start_rollback(state, now),
+        Action::Rollback => return super::rollback::start(state, now),
         Action::ToggleWrap | Action::ToggleTimestamps | Action::CycleLevel | Action::FilterRequest
             if state.focus != PaneId::Logs =>
         {
@@ -1006,6 +1008,7 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
     let name = info.name.clone();
     let was_stale = info.health.is_stale();
     let mut drafts = Vec::new();
+    let mut canary_effects = Vec::new();
     let data = match update.result {
         Err(error) => {
             // A source that flaps is recorded down once, then again only after it has stayed up
@@ -1075,7 +1078,8 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
         }
         SourceData::Signals(readings) => state.signals.set_signals(readings),
         SourceData::Probes(results) => {
-            if std::mem::take(&mut state.deploys.awaiting_smoke) && !results.is_empty() {
+            if state.deploys.smoke == super::rollback::SmokeWait::AwaitingProbes && !results.is_empty() {
+                state.deploys.smoke = super::rollback::SmokeWait::Idle;
                 let ok = results
                     .iter()
                     .all(|r| r.level() != crate::domain::severity::Level::Crit);
@@ -1117,7 +1121,15 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
             }
         }
         SourceData::Deploys(deploys) => {
+            let entry = state
+                .sources
+                .get(update_source)
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             for d in state.deploys.merge(deploys) {
+                if let Some(length) = super::rollback::canary_length_for(state, &d, at) {
+                    canary_effects.extend(super::canary::start_for_deploy(state, &d, length, at));
+                }
                 drafts.push(system(
                     d.finished_at.unwrap_or(d.started_at),
                     Event::DeployObserved {
@@ -1128,9 +1140,11 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
                     },
                 ));
             }
+            canary_effects.extend(super::rollback::on_deploys(state, &entry));
         }
     }
     let mut effects = record(drafts);
+    effects.extend(canary_effects);
     // The canary watch weighs every SLO report and alert change.
     effects.extend(super::canary::on_slos(state, at));
     effects.extend(super::canary::on_alerts(state, at));

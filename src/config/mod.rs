@@ -184,7 +184,14 @@ pub struct DeployConfig {
     pub command: Option<Vec<String>>,
     pub github: Option<GithubConfig>,
     pub argocd: Option<ArgoCdConfig>,
+    /// A rollback command template (argv with `{previous_version}` / `{previous_revision}`).
+    /// Without one, GitHub and Argo CD entries roll back through their API.
     pub rollback: Option<Vec<String>>,
+    /// Whether a GitHub or Argo CD entry without a `rollback` template may roll back through its
+    /// API (on by default; `false` leaves the entry without rollback).
+    pub rollback_via_api: bool,
+    /// Start a canary watch of this length when a new deploy of this entry appears.
+    pub canary: Option<DurationText>,
     pub enabled: bool,
 }
 
@@ -196,8 +203,32 @@ impl Default for DeployConfig {
             github: None,
             argocd: None,
             rollback: None,
+            rollback_via_api: true,
+            canary: None,
             enabled: true,
         }
+    }
+}
+
+impl DeployConfig {
+    /// How this entry rolls back, if it can: its command template, else its API.
+    pub fn rollback_via(&self) -> Option<crate::domain::rollback::RollbackVia> {
+        use crate::domain::rollback::RollbackVia;
+        if let Some(template) = self.rollback.as_ref().filter(|t| !t.is_empty()) {
+            return Some(RollbackVia::Command(template.clone()));
+        }
+        if !self.rollback_via_api {
+            return None;
+        }
+        if let Some(a) = &self.argocd {
+            return a.app.clone().map(|app| RollbackVia::ArgoCd { app });
+        }
+        self.github
+            .as_ref()
+            .and_then(|g| g.repo.clone())
+            .map(|repo| RollbackVia::Github {
+                repo: repo.trim_matches('/').to_string(),
+            })
     }
 }
 

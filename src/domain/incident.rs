@@ -326,6 +326,8 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::MitigationPlan { .. }
             | Event::SuspectsRanked { .. }
             | Event::CanaryStarted { .. }
+            | Event::RollbackStarted { .. }
+            | Event::RollbackFinished { .. }
             | Event::SmokeChecked { .. }
             | Event::CanaryVerdict { .. }
             | Event::StepRan { .. }

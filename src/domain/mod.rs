@@ -13,6 +13,7 @@ pub mod log;
 pub mod matcher;
 pub mod probe;
 pub mod redact;
+pub mod rollback;
 pub mod runbook;
 pub mod sanitize;
 pub mod severity;

@@ -134,12 +134,46 @@ pub enum Event {
         burn_5m: Option<f64>,
         budget_remaining: Option<f64>,
     },
+    /// A confirmed rollback was sent: from which version to which, how (`command`, `argocd`,
+    /// `github`) and the call as shown to the responder.
+    #[serde(rename = "rollback.started")]
+    RollbackStarted {
+        service: String,
+        environment: String,
+        from: String,
+        to: String,
+        method: String,
+        call: String,
+    },
+    /// How the rollback call ended. `uncertain`: it may have taken effect even though it failed
+    /// (a timeout): the deploy system must be checked before trying again.
+    #[serde(rename = "rollback.finished")]
+    RollbackFinished {
+        service: String,
+        to: String,
+        method: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        uncertain: bool,
+        outcome: String,
+        duration_ms: u64,
+        /// A command rollback's saved output, and its SHA-256.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        saved_to: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
+    },
     /// The smoke checks (probes) run right after a rollback finished, and how each came out.
     #[serde(rename = "rollback.smoke_checked")]
     SmokeChecked { ok: bool, results: Vec<String> },
-    /// A canary watch started (`:watch canary 30m`).
+    /// A canary watch started (`:watch canary 30m`, or by itself after a deploy of an entry
+    /// with `canary` set, which `deploy` names).
     #[serde(rename = "canary.started")]
-    CanaryStarted { minutes: i64 },
+    CanaryStarted {
+        minutes: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deploy: Option<String>,
+    },
     /// Its verdict: promote, roll back, or held by the release gate.
     #[serde(rename = "canary.verdict")]
     CanaryVerdict {
@@ -201,7 +235,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 29] = [
+pub const KINDS: [&str; 31] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -217,6 +251,8 @@ pub const KINDS: [&str; 29] = [
     "deploy.observed",
     "change.suspects",
     "canary.started",
+    "rollback.started",
+    "rollback.finished",
     "rollback.smoke_checked",
     "canary.verdict",
     "source.down",
@@ -252,6 +288,8 @@ impl Event {
             Self::DeployObserved { .. } => "deploy.observed",
             Self::SuspectsRanked { .. } => "change.suspects",
             Self::CanaryStarted { .. } => "canary.started",
+            Self::RollbackStarted { .. } => "rollback.started",
+            Self::RollbackFinished { .. } => "rollback.finished",
             Self::SmokeChecked { .. } => "rollback.smoke_checked",
             Self::CanaryVerdict { .. } => "canary.verdict",
             Self::SourceStale { .. } => "source.down",
@@ -285,6 +323,8 @@ impl Event {
             | Self::SuspectsRanked { .. }
             | Self::CanaryStarted { .. }
             | Self::CanaryVerdict { .. }
+            | Self::RollbackStarted { .. }
+            | Self::RollbackFinished { .. }
             | Self::SmokeChecked { .. } => "deploy",
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
             Self::RunbookAttached { .. }
@@ -358,6 +398,8 @@ impl Event {
                     | Self::MitigationPlan { .. }
                     | Self::CanaryStarted { .. }
                     | Self::CanaryVerdict { .. }
+                    | Self::RollbackStarted { .. }
+                    | Self::RollbackFinished { .. }
                     | Self::SmokeChecked { .. }
             )
     }
@@ -471,7 +513,33 @@ impl Event {
                 if *ok { "pass" } else { "FAIL" },
                 results.join("; ")
             ),
-            Self::CanaryStarted { minutes } => format!("canary watch started: {minutes} minutes"),
+            Self::CanaryStarted { minutes, deploy } => match deploy {
+                Some(d) => format!("canary watch started: {minutes} minutes after deploy {d}"),
+                None => format!("canary watch started: {minutes} minutes"),
+            },
+            Self::RollbackStarted {
+                service,
+                environment,
+                from,
+                to,
+                method,
+                call,
+            } => format!("rollback of {service} in {environment} from {from} to {to} started ({method}: {call})"),
+            Self::RollbackFinished {
+                service,
+                to,
+                ok,
+                uncertain,
+                outcome,
+                ..
+            } => {
+                let how = match (ok, uncertain) {
+                    (true, _) => "done",
+                    (false, true) => "OUTCOME UNKNOWN",
+                    (false, false) => "FAILED",
+                };
+                format!("rollback of {service} to {to} {how}: {outcome}")
+            }
             Self::CanaryVerdict {
                 verdict,
                 reason,

@@ -171,14 +171,24 @@ pub fn build(config: &Config, base_dir: &Path, env: &dyn Fn(&str) -> Option<Stri
     live
 }
 
-/// Starts the pollers and the silencer; returns where the runtime sends requests.
+/// Where the runtime sends what responders confirmed.
+#[derive(Debug, Default)]
+pub struct Senders {
+    /// Silence requests, when an Alertmanager is configured.
+    pub requests: Option<mpsc::Sender<Request>>,
+    /// API rollbacks, when a GitHub or Argo CD deploy source is configured.
+    pub rollbacks: Option<mpsc::Sender<crate::app::effect::RollbackCall>>,
+}
+
+/// Starts the pollers, the silencer and the deployer (API rollbacks).
 pub fn spawn(
     live: Live,
     tasks: &mut JoinSet<()>,
     time: TimeSource,
     tx: &mpsc::Sender<Msg>,
     refresh: &watch::Receiver<u64>,
-) -> Option<mpsc::Sender<Request>> {
+) -> Senders {
+    let mut senders = Senders::default();
     if let Some(feed) = live.alerts {
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
@@ -188,16 +198,25 @@ pub fn spawn(
     for feed in live.logs {
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
+    let mut deployer = deploys::rollback::Deployer::default();
     for feed in live.deploys {
+        if !matches!(feed.kind, deploys::DeploySource::Command(_)) {
+            deployer.sources.insert(feed.name.clone(), feed.kind.clone());
+        }
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
+    }
+    if !deployer.sources.is_empty() {
+        senders.rollbacks = Some(deploys::rollback::spawn(deployer, tasks, tx));
     }
     if let Some(feed) = live.probes {
         tasks.spawn(feed.run(time, tx.clone(), refresh.clone()));
     }
-    let silencer = live.silencer?;
-    let (requests, rx) = mpsc::channel(4);
-    tasks.spawn(serve_requests(silencer, rx, tx.clone()));
-    Some(requests)
+    if let Some(silencer) = live.silencer {
+        let (requests, rx) = mpsc::channel(4);
+        tasks.spawn(serve_requests(silencer, rx, tx.clone()));
+        senders.requests = Some(requests);
+    }
+    senders
 }
 
 /// Waits `wait`, or less if the user asks for a refresh; false when the cockpit is gone.

@@ -20,6 +20,11 @@ fn rows(line: &str, width: usize) -> Vec<String> {
 
 pub fn render_confirm(frame: &mut Frame<'_>, area: Rect, state: &AppState, c: &StepConfirm) {
     let theme = &state.theme;
+    // A rollback through a deploy API shows the HTTP call, not a shell command.
+    let api_call = c
+        .rollback
+        .as_ref()
+        .is_some_and(|p| !matches!(p.method, crate::domain::rollback::RollbackMethod::Command { .. }));
     let width = area.width.saturating_sub(4).min(100);
     let inner_w = usize::from(width.saturating_sub(2)).max(10);
     let mut command_rows: Vec<String> = Vec::new();
@@ -53,18 +58,25 @@ pub fn render_confirm(frame: &mut Frame<'_>, area: Rect, state: &AppState, c: &S
             theme.style(Slot::Text),
         )),
         Line::from(Span::styled(
-            format!(
-                "{} · timeout {}s · as {} · this exact command:",
-                c.lang,
-                c.timeout.as_secs(),
-                state.user
-            ),
+            if api_call {
+                format!(
+                    "{} · as {} · sent once, never retried · this exact call:",
+                    c.lang, state.user
+                )
+            } else {
+                format!(
+                    "{} · timeout {}s · as {} · this exact command:",
+                    c.lang,
+                    c.timeout.as_secs(),
+                    state.user
+                )
+            },
             theme.style(Slot::Muted),
         )),
     ];
     for row in command_rows.iter().take(shown) {
         text.push(Line::from(vec![
-            Span::styled("  $ ", theme.style(Slot::Muted)),
+            Span::styled(if api_call { "  → " } else { "  $ " }, theme.style(Slot::Muted)),
             Span::styled(row.clone(), theme.style(Slot::Header)),
         ]));
     }

@@ -1,17 +1,24 @@
 //! Deploys pane state: recent deploys and rollbacks, newest first, merged by id across polls.
 
+use std::collections::BTreeMap;
+
 use crate::app::list::ListView;
+use crate::app::rollback::{RollbackInFlight, SmokeWait};
 use crate::domain::deploy::{Deploy, sort_newest_first};
+use crate::domain::rollback::RollbackVia;
 
 #[derive(Debug, Clone, Default)]
 pub struct DeploysPane {
     pub deploys: Vec<Deploy>,
     pub list: ListView,
-    /// Per `[[deploys]]` entry name, its rollback command template (argv with
-    /// `{previous_version}` / `{previous_revision}`).
-    pub rollback: std::collections::BTreeMap<String, Vec<String>>,
-    /// A rollback finished and its smoke checks (the probes, polled at once) are awaited.
-    pub awaiting_smoke: bool,
+    /// Per `[[deploys]]` entry name, how it rolls back (its command template or its API).
+    pub rollback: BTreeMap<String, RollbackVia>,
+    /// Per `[[deploys]]` entry name, the canary watch a new deploy starts (`canary = "30m"`).
+    pub canary: BTreeMap<String, chrono::Duration>,
+    /// The rollback sent and not answered yet.
+    pub in_flight: Option<RollbackInFlight>,
+    /// The smoke checks after a finished rollback.
+    pub smoke: SmokeWait,
 }
 
 /// How many deploys are kept.

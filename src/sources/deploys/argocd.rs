@@ -229,6 +229,63 @@ impl ArgoCdSource {
     }
 }
 
+/// The body of `POST /api/v1/applications/{name}/rollback`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RollbackRequest<'a> {
+    name: &'a str,
+    id: i64,
+    dry_run: bool,
+    prune: bool,
+}
+
+impl ArgoCdSource {
+    /// Rolls the application back to history entry `history_id`, once. Argo CD answers with the
+    /// application and runs the rollback as a sync operation (the next poll shows it). Its refusals
+    /// come back in its own words; auto-sync, which forbids a rollback, also gets what to do.
+    pub async fn rollback(&self, history_id: i64) -> Result<String, DeployError> {
+        let path = format!("/api/v1/applications/{}/rollback", self.app);
+        let body = RollbackRequest {
+            name: &self.app,
+            id: history_id,
+            dry_run: false,
+            prune: false,
+        };
+        let response = self
+            .endpoint
+            .post_json(&path, &body)
+            .await
+            .map_err(DeployError::Fetch)?;
+        let what = || format!("Argo CD rollback of {}", self.app);
+        if !response.is_success() {
+            let mut error = DeployError::status(what(), response.status, &response.body);
+            if let DeployError::Status { detail, .. } = &mut error
+                && detail.contains("auto-sync")
+            {
+                detail.push_str(&format!(
+                    " (auto-sync would undo it: turn it off first, e.g. `argocd app set {} --sync-policy none`, or revert the change in Git)",
+                    self.app
+                ));
+            }
+            return Err(error);
+        }
+        let app: Application =
+            serde_json::from_slice(&response.body).map_err(|source| DeployError::Json { what: what(), source })?;
+        let phase = app
+            .status
+            .operation_state
+            .as_ref()
+            .map(|o| o.phase.as_str())
+            .filter(|p| !p.is_empty())
+            .unwrap_or("queued");
+        Ok(format!(
+            "Argo CD accepted the rollback of {} to history {history_id}; its sync operation is {}",
+            self.app,
+            phase.to_lowercase()
+        ))
+    }
+}
+
 /// The status the current deploy shows for the application's health: Healthy succeeded, Degraded
 /// and Missing failed, Progressing (and Suspended, Unknown) still in progress.
 pub fn health_status(health: &str) -> DeployStatus {

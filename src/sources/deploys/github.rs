@@ -184,6 +184,92 @@ impl GithubSource {
     }
 }
 
+/// The body of `POST /repos/{owner}/{repo}/deployments` for a rollback.
+#[derive(Debug, serde::Serialize)]
+struct CreateDeployment<'a> {
+    #[serde(rename = "ref")]
+    git_ref: &'a str,
+    task: &'a str,
+    environment: &'a str,
+    description: String,
+    /// Never merge the default branch into an old commit.
+    auto_merge: bool,
+    /// The old commit's checks passed when it was deployed; do not wait on them again.
+    required_contexts: [&'a str; 0],
+    payload: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Created {
+    id: u64,
+}
+
+/// The task of deployments a rollback creates (read back as rollbacks by `deploy`).
+pub const ROLLBACK_TASK: &str = "deploy:rollback";
+
+impl GithubSource {
+    /// Rolls back by creating a deployment of the exact commit deployment `deployment_id`
+    /// deployed (its sha, never its branch, which has moved on since), in the same environment,
+    /// with task `deploy:rollback`. Whatever carries out the repository's deployments (an Actions
+    /// workflow on `deployment`) does the rest. Sent once: a 202 (GitHub merged instead of
+    /// deploying), 409 or 422 comes back in GitHub's words.
+    pub async fn rollback(&self, deployment_id: u64, from_version: &str) -> Result<String, DeployError> {
+        let path = format!("/repos/{}/deployments/{deployment_id}", self.repo);
+        let what = || format!("GitHub deployment {deployment_id}");
+        let response = self.endpoint.get(&path, &[]).await.map_err(DeployError::Fetch)?;
+        if !response.is_success() {
+            return Err(DeployError::status(what(), response.status, &response.body));
+        }
+        let earlier: Deployment =
+            serde_json::from_slice(&response.body).map_err(|source| DeployError::Json { what: what(), source })?;
+        if earlier.sha.is_empty() {
+            return Err(DeployError::Invalid {
+                what: what(),
+                detail: "it names no commit (sha)".into(),
+            });
+        }
+        let environment = if earlier.environment.is_empty() {
+            self.environment.clone().unwrap_or_else(|| "production".into())
+        } else {
+            earlier.environment.clone()
+        };
+        let body = CreateDeployment {
+            git_ref: &earlier.sha,
+            task: ROLLBACK_TASK,
+            environment: &environment,
+            description: format!(
+                "Rollback from {from_version} to {} (warroom)",
+                short_revision(&earlier.sha)
+            ),
+            auto_merge: false,
+            required_contexts: [],
+            payload: serde_json::json!({ "rollback_of": from_version, "deployment": deployment_id }),
+        };
+        let create = format!("/repos/{}/deployments", self.repo);
+        let response = self
+            .endpoint
+            .post_json(&create, &body)
+            .await
+            .map_err(DeployError::Fetch)?;
+        let created = || "GitHub deployment of the rollback".to_string();
+        match response.status {
+            201 => {
+                let new: Created = serde_json::from_slice(&response.body).map_err(|source| DeployError::Json {
+                    what: created(),
+                    source,
+                })?;
+                Ok(format!(
+                    "GitHub deployment {} of {} to {environment} created (task {ROLLBACK_TASK}); the repository's deployment workflow carries it out",
+                    new.id,
+                    short_revision(&earlier.sha)
+                ))
+            }
+            // 202: GitHub merged the default branch instead and created nothing.
+            code => Err(DeployError::status(created(), code, &response.body)),
+        }
+    }
+}
+
 /// A deployment status's `state`: `success` and `inactive` (superseded by a later success) are
 /// done, `failure` and `error` failed, the rest (`in_progress`, `queued`, `pending`, anything new)
 /// still running.

@@ -7,6 +7,7 @@
 pub mod argocd;
 pub mod command;
 pub mod github;
+pub mod rollback;
 
 use std::path::Path;
 use std::time::Duration;
@@ -185,6 +186,12 @@ pub fn build(
     let mut feeds = Vec::new();
     for config in configs.iter().filter(|c| c.enabled) {
         let id = state.add_source(SourceKind::Deploys, config.name.clone());
+        if let Some(via) = config.rollback_via() {
+            state.deploys.rollback.insert(config.name.clone(), via);
+        }
+        if let Some(length) = config.canary.and_then(|d| chrono::Duration::from_std(d.0).ok()) {
+            state.deploys.canary.insert(config.name.clone(), length);
+        }
         match source_of(config, context, env) {
             Ok(kind) => feeds.push(DeployFeed::new(id, &config.name, kind)),
             Err(reason) => {

@@ -3,6 +3,7 @@
 use ratatui::text::{Line, Span};
 
 use super::Ctx;
+use crate::app::rollback::SmokeWait;
 use crate::app::state::AppState;
 use crate::domain::deploy::{DeployKind, DeployStatus};
 use crate::domain::timefmt::short_duration;
@@ -16,10 +17,22 @@ pub fn summary(state: &AppState) -> String {
         .iter()
         .filter(|d| d.status == DeployStatus::InProgress)
         .count();
-    match (state.deploys.deploys.len(), running) {
+    let counts = match (state.deploys.deploys.len(), running) {
         (0, _) => String::new(),
         (n, 0) => format!("{n} recent"),
         (n, r) => format!("{r} running · {n} recent"),
+    };
+    // A rollback in flight, or its smoke checks pending, leads the title.
+    let rollback = match (&state.deploys.in_flight, &state.deploys.smoke) {
+        (Some(f), _) => Some(format!("↺ rolling back to {}…", f.plan.to_version)),
+        (None, SmokeWait::AfterRollout { .. }) => Some("↺ rollout running · smoke checks wait".to_string()),
+        (None, SmokeWait::AwaitingProbes) => Some("↺ smoke checks running".to_string()),
+        (None, SmokeWait::Idle) => None,
+    };
+    match rollback {
+        Some(r) if counts.is_empty() => r,
+        Some(r) => format!("{r} · {counts}"),
+        None => counts,
     }
 }
 

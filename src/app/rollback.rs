@@ -1,0 +1,354 @@
+//! Rolling a deploy back from the Deploys pane (`R`): the plan (the entry's command template, or
+//! its Argo CD or GitHub API), the destructive confirmation (the service name typed), one call and
+//! never a retry, `rollback.started` and `rollback.finished` in the timeline and the audit log,
+//! then the smoke checks (the probes) once the rollout has settled, recorded as
+//! `rollback.smoke_checked`.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::effect::{Effect, RollbackCall, StepRun};
+use super::msg::StepResult;
+use super::runbook_run::{ActiveRun, ROLLBACKS, StepConfirm};
+use super::state::{AppState, Modal, NoticeLevel};
+use super::update::{human, record};
+use crate::domain::deploy::{DeployKind, DeployStatus};
+use crate::domain::rollback::{self, RollbackFailure, RollbackMethod, RollbackPlan};
+use crate::domain::runbook::Risk;
+use crate::domain::timeline::Event;
+
+/// How long a command rollback may run before its process group is killed.
+pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+/// How long an API rollback's rollout is waited for before the smoke checks run anyway.
+pub const ROLLOUT_WAIT: Duration = Duration::minutes(15);
+
+/// The rollback that was sent and has not answered yet (one at a time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackInFlight {
+    pub id: u64,
+    pub plan: RollbackPlan,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Where the smoke checks after a rollback stand.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SmokeWait {
+    #[default]
+    Idle,
+    /// An API rollback was accepted; the checks run once the entry's deploys show no rollout in
+    /// progress that started after `since` (or after `ROLLOUT_WAIT`).
+    AfterRollout { entry: String, since: DateTime<Utc> },
+    /// The next probe results are the smoke checks.
+    AwaitingProbes,
+}
+
+/// `R` in the Deploys pane: plan a rollback of the selected deploy to the newest earlier
+/// successful one and ask for the service name.
+pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    if let Some(running) = &state.deploys.in_flight {
+        let text = format!(
+            "a rollback of {} to {} is still running (sent {}): wait for its answer",
+            running.plan.service,
+            running.plan.to_version,
+            running.started_at.format("%H:%M:%S")
+        );
+        state.notify(NoticeLevel::Warn, text, now);
+        return Vec::new();
+    }
+    let rows = state.deploys.visible_rows();
+    let Some(deploy) = rows
+        .get(state.deploys.list.cursor.selected)
+        .and_then(|&i| state.deploys.deploys.get(i))
+        .cloned()
+    else {
+        state.notify(NoticeLevel::Info, "no deploy selected (5 focuses Deploys)", now);
+        return Vec::new();
+    };
+    let entry = rollback::entry_of(&deploy).to_string();
+    let Some(via) = state.deploys.rollback.get(&entry).cloned() else {
+        state.notify(
+            NoticeLevel::Warn,
+            format!("no rollback configured for {entry}: set rollback = [..] in its [[deploys]] entry"),
+            now,
+        );
+        return Vec::new();
+    };
+    let Some(previous) = state.deploys.previous_of(&deploy).cloned() else {
+        state.notify(
+            NoticeLevel::Warn,
+            format!("no earlier successful deploy of {} to return to", deploy.service),
+            now,
+        );
+        return Vec::new();
+    };
+    let plan = match rollback::plan(&via, &deploy, &previous, shell_quote) {
+        Ok(plan) => plan,
+        Err(e) => {
+            state.notify(NoticeLevel::Warn, e.to_string(), now);
+            return Vec::new();
+        }
+    };
+    let call = plan.method.call();
+    let (lang, command) = match &plan.method {
+        RollbackMethod::Command { command } => ("sh", command.clone()),
+        RollbackMethod::ArgoCd { .. } => ("Argo CD API", String::new()),
+        RollbackMethod::Github { .. } => ("GitHub API", String::new()),
+    };
+    state.modal = Some(Modal::ConfirmStep(Box::new(StepConfirm {
+        runbook: ROLLBACKS.into(),
+        step: format!("rollback-{}-to-{}", plan.from_version, plan.to_version),
+        step_text: format!(
+            "Roll {} in {} back from {} to {}",
+            plan.service, plan.environment, plan.from_version, plan.to_version
+        ),
+        risk: Risk::Destructive,
+        lang: lang.into(),
+        command,
+        display: crate::domain::sanitize::sanitize(&call).into_owned(),
+        timeout: COMMAND_TIMEOUT,
+        // The service being rolled back, typed in full.
+        expected: plan.service.clone(),
+        typed: String::new(),
+        rollback: Some(plan),
+    })));
+    Vec::new()
+}
+
+/// The service name was typed: send the rollback, once.
+pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, now: DateTime<Utc>) -> Vec<Effect> {
+    let id = state.runbook.next_run;
+    state.runbook.next_run += 1;
+    state.deploys.in_flight = Some(RollbackInFlight {
+        id,
+        plan: plan.clone(),
+        started_at: now,
+    });
+    state.notify(
+        NoticeLevel::Info,
+        format!("rolling {} back to {}…", plan.service, plan.to_version),
+        now,
+    );
+    let mut effects = record(vec![human(
+        now,
+        Event::RollbackStarted {
+            service: plan.service.clone(),
+            environment: plan.environment.clone(),
+            from: plan.from_version.clone(),
+            to: plan.to_version.clone(),
+            method: plan.method.word().into(),
+            call: confirm.display.clone(),
+        },
+    )]);
+    match &plan.method {
+        RollbackMethod::Command { .. } => {
+            // Its output shows in the Runbook pane like a step's.
+            state.runbook.runs.push(ActiveRun {
+                run: id,
+                runbook: confirm.runbook.clone(),
+                step: confirm.step.clone(),
+                display: confirm.display.clone(),
+                started_at: now,
+                output: Default::default(),
+                result: None,
+            });
+            if state.runbook.runs.len() > 32 {
+                state.runbook.runs.remove(0);
+            }
+            effects.push(Effect::RunStep(StepRun {
+                run: id,
+                incident: state.journal.incident_id.clone().filter(|_| state.incident_open()),
+                runbook: confirm.runbook,
+                step: confirm.step,
+                lang: "sh".into(),
+                command: confirm.command,
+                display: confirm.display,
+                timeout: confirm.timeout,
+            }));
+        }
+        RollbackMethod::ArgoCd { .. } | RollbackMethod::Github { .. } => {
+            effects.push(Effect::Rollback(RollbackCall { id, plan }));
+        }
+    }
+    effects
+}
+
+/// A command rollback ended.
+pub fn on_command_finished(state: &mut AppState, run: u64, result: &StepResult, now: DateTime<Utc>) -> Vec<Effect> {
+    let outcome = match (&result.error, result.timed_out, result.exit_code, result.signal) {
+        (Some(e), _, _, _) => format!("could not run: {e}"),
+        (None, true, _, _) => format!(
+            "timed out after {}s; its process group was killed",
+            result.duration.as_secs()
+        ),
+        (None, false, Some(code), _) => format!("exit {code}"),
+        (None, false, None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "killed".to_string(),
+    };
+    // A timeout or a signal may have cut it off halfway; an exit status is an answer.
+    let uncertain = result.error.is_none() && (result.timed_out || result.exit_code.is_none());
+    let answer = if result.succeeded() {
+        Ok(outcome)
+    } else {
+        Err(RollbackFailure {
+            message: outcome,
+            uncertain,
+        })
+    };
+    finish(
+        state,
+        run,
+        answer,
+        result.duration,
+        result.saved_to.as_ref().map(|p| p.display().to_string()),
+        (!result.digest.is_empty()).then(|| result.digest.clone()),
+        now,
+    )
+}
+
+/// An API rollback answered.
+pub fn on_done(
+    state: &mut AppState,
+    id: u64,
+    result: Result<String, RollbackFailure>,
+    now: DateTime<Utc>,
+) -> Vec<Effect> {
+    let took = state
+        .deploys
+        .in_flight
+        .as_ref()
+        .filter(|f| f.id == id)
+        .map_or(std::time::Duration::ZERO, |f| {
+            (now - f.started_at).to_std().unwrap_or_default()
+        });
+    finish(state, id, result, took, None, None, now)
+}
+
+fn finish(
+    state: &mut AppState,
+    id: u64,
+    result: Result<String, RollbackFailure>,
+    took: std::time::Duration,
+    saved_to: Option<String>,
+    digest: Option<String>,
+    now: DateTime<Utc>,
+) -> Vec<Effect> {
+    let Some(flight) = state.deploys.in_flight.take_if(|f| f.id == id) else {
+        return Vec::new();
+    };
+    let plan = flight.plan;
+    let (ok, uncertain, outcome) = match result {
+        Ok(text) => (true, false, text),
+        Err(f) => (false, f.uncertain, f.message),
+    };
+    let text = match (ok, uncertain) {
+        (true, _) => format!("rollback of {} to {}: {outcome}", plan.service, plan.to_version),
+        (false, true) => format!(
+            "rollback of {} OUTCOME UNKNOWN ({outcome}): check the deploy system before trying again",
+            plan.service
+        ),
+        (false, false) => format!("rollback of {} FAILED: {outcome}", plan.service),
+    };
+    state.notify(if ok { NoticeLevel::Info } else { NoticeLevel::Warn }, text, now);
+    let mut effects = record(vec![human(
+        now,
+        Event::RollbackFinished {
+            service: plan.service.clone(),
+            to: plan.to_version.clone(),
+            method: plan.method.word().into(),
+            ok,
+            uncertain,
+            outcome,
+            duration_ms: took.as_millis().min(u128::from(u64::MAX)) as u64,
+            saved_to,
+            digest,
+        },
+    )]);
+    if ok {
+        let has_probes = state.sources.iter().any(|s| s.kind == super::msg::SourceKind::Probes);
+        if !has_probes {
+            state.deploys.smoke = SmokeWait::Idle;
+            state.notify(
+                NoticeLevel::Warn,
+                "rollback done; no [[probes]] are configured, so no smoke checks ran",
+                now,
+            );
+        } else if matches!(plan.method, RollbackMethod::Command { .. }) {
+            state.deploys.smoke = SmokeWait::AwaitingProbes;
+        } else {
+            // The API only accepted it: the rollout runs now, and the checks wait for it.
+            state.deploys.smoke = SmokeWait::AfterRollout {
+                entry: plan.entry,
+                since: flight.started_at,
+            };
+        }
+        effects.push(Effect::RefreshAll);
+    }
+    effects
+}
+
+/// After a poll of the deploy source `entry`: once the rollout an API rollback started has
+/// settled (no deploy of the entry in progress, and one that started since), the smoke checks run.
+pub fn on_deploys(state: &mut AppState, entry: &str) -> Vec<Effect> {
+    let SmokeWait::AfterRollout { entry: waiting, since } = &state.deploys.smoke else {
+        return Vec::new();
+    };
+    if waiting != entry {
+        return Vec::new();
+    }
+    let mine: Vec<_> = state
+        .deploys
+        .deploys
+        .iter()
+        .filter(|d| rollback::entry_of(d) == entry)
+        .collect();
+    // Clocks differ between the cockpit and the deploy system: a minute of slack.
+    let started = mine.iter().any(|d| d.started_at >= *since - Duration::minutes(1));
+    let settled = !mine.iter().any(|d| d.status == DeployStatus::InProgress);
+    if started && settled {
+        state.deploys.smoke = SmokeWait::AwaitingProbes;
+        return vec![Effect::RefreshAll];
+    }
+    Vec::new()
+}
+
+/// On the clock: a rollout not seen to settle within `ROLLOUT_WAIT` gets its smoke checks anyway.
+pub fn on_tick(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    match &state.deploys.smoke {
+        SmokeWait::AfterRollout { since, .. } if now - *since >= ROLLOUT_WAIT => {
+            state.deploys.smoke = SmokeWait::AwaitingProbes;
+            state.notify(
+                NoticeLevel::Warn,
+                "the rollback's rollout was not seen to finish in 15 minutes: smoke checks run now",
+                now,
+            );
+            vec![Effect::RefreshAll]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a new or changed deploy starts the canary watch its entry asks for (`canary = "30m"`):
+/// a deploy (not a rollback or migration) that has not failed, whose watch would not be over.
+pub fn canary_length_for(
+    state: &AppState,
+    deploy: &crate::domain::deploy::Deploy,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let length = *state.deploys.canary.get(rollback::entry_of(deploy))?;
+    let wanted = deploy.kind == DeployKind::Deploy
+        && matches!(deploy.status, DeployStatus::InProgress | DeployStatus::Succeeded)
+        && deploy.started_at + length > now;
+    wanted.then_some(length)
+}
+
+/// Quotes one argument for `sh -c`.
+pub fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
