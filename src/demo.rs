@@ -29,6 +29,22 @@ pub fn build(setup: StateSetup, runbooks: Vec<Runbook>, seed: u64, start: DateTi
     let mut state = AppState::new(setup);
     state.runbook.library = runbooks;
     let ids = register_sources(&mut state);
+    // `R` in Deploys rehearses an Argo Rollouts undo (the demo runs no command).
+    state.deploys.rollback.insert(
+        "demo".into(),
+        crate::domain::rollback::RollbackVia::Command(
+            [
+                "kubectl",
+                "argo",
+                "rollouts",
+                "undo",
+                "odin",
+                "--to-revision={previous_revision}",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+    );
     let sim = Simulator::new(seed, start, ids);
     (state, sim)
 }

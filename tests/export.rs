@@ -395,6 +395,23 @@ fn journal() -> Vec<Record> {
         },
         None,
     );
+    j.add(
+        "2026-03-15T00:04:30Z",
+        Some("2026-03-15T00:04:30Z"),
+        "alice",
+        Event::RollbackFinished {
+            service: "odin".into(),
+            to: "1.4.1".into(),
+            method: "argocd".into(),
+            ok: true,
+            uncertain: false,
+            outcome: "Argo CD accepted the rollback of odin to history 6".into(),
+            duration_ms: 420,
+            saved_to: None,
+            digest: None,
+        },
+        None,
+    );
     j.records
 }
 

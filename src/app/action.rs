@@ -217,7 +217,7 @@ const TABLE: &[(Action, &str, &str)] = &[
     (
         Action::Rollback,
         "rollback",
-        "roll the selected deploy back to the one before it (its configured command; type the service name)",
+        "roll the selected deploy back to the one before it (Argo CD, GitHub or its command; type the service name; sent once)",
     ),
     (Action::RefreshAll, "refresh_all", "poll every source now"),
     (Action::Suspend, "suspend", "suspend to the shell (fg resumes)"),

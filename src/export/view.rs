@@ -447,14 +447,23 @@ fn correlate(
     let mut rows = Vec::new();
     let mut before = 0;
     for r in live {
-        let Event::DeployObserved {
-            version,
-            environment,
-            status,
-            rollback,
-        } = &r.body.event
-        else {
-            continue;
+        // Deploys the sources saw, and rollbacks sent from the cockpit (a mitigation).
+        let (version, environment, status, rollback) = match &r.body.event {
+            Event::DeployObserved {
+                version,
+                environment,
+                status,
+                rollback,
+            } => (version.clone(), environment.clone(), status.clone(), *rollback),
+            Event::RollbackFinished { to, ok, uncertain, .. } => {
+                let status = match (ok, uncertain) {
+                    (true, _) => "sent: OK",
+                    (false, true) => "sent: OUTCOME UNKNOWN",
+                    (false, false) => "sent: FAILED",
+                };
+                (to.clone(), String::new(), status.to_string(), true)
+            }
+            _ => continue,
         };
         let at = r.body.occurred_at;
         if at < from {
@@ -464,7 +473,7 @@ fn correlate(
         if until.is_some_and(|u| at > u) {
             continue;
         }
-        let suspect = if *rollback {
+        let suspect = if rollback {
             "rollback"
         } else if at <= detected && detected - at <= Duration::minutes(LIKELY_SUSPECT_MINUTES) {
             "likely"
@@ -474,10 +483,10 @@ fn correlate(
         rows.push(DeployRow {
             id: r.body.id.clone(),
             at,
-            version: scrub.text(version),
-            environment: scrub.text(environment),
-            status: scrub.text(status),
-            rollback: *rollback,
+            version: scrub.text(&version),
+            environment: scrub.text(&environment),
+            status: scrub.text(&status),
+            rollback,
             suspect,
         });
     }

@@ -356,8 +356,14 @@ impl Simulator {
     /// Deploys, rollback and the responders' script, driven by what the alerts do.
     fn scenario_events(&mut self, t: i64) {
         if t == DEPLOY_START {
-            self.deploys
-                .push(deploy(self.at(t), "d-142", "1.4.2", "ci-bot", DeployKind::Deploy, None));
+            self.deploys.push(deploy(
+                self.at(t),
+                "demo/142",
+                "1.4.2",
+                "ci-bot",
+                DeployKind::Deploy,
+                None,
+            ));
             self.log_line(
                 t,
                 0,
@@ -365,7 +371,7 @@ impl Simulator {
             );
         }
         if t == DEPLOY_DONE {
-            self.finish_deploy("d-142", t, DeployStatus::Succeeded);
+            self.finish_deploy("demo/142", t, DeployStatus::Succeeded);
             self.log_line(
                 t,
                 0,
@@ -385,7 +391,7 @@ impl Simulator {
                 self.rollback_at = Some(t);
                 self.deploys.push(deploy(
                     self.at(t),
-                    "d-141-rb",
+                    "demo/141-rb",
                     "1.4.1",
                     "alice",
                     DeployKind::Rollback,
@@ -401,8 +407,8 @@ impl Simulator {
         if let Some(r) = self.rollback_at {
             let done = r + ROLLBACK_TAKES;
             if t == done {
-                self.finish_deploy("d-141-rb", t, DeployStatus::Succeeded);
-                self.finish_deploy("d-142", t, DeployStatus::RolledBack);
+                self.finish_deploy("demo/141-rb", t, DeployStatus::Succeeded);
+                self.finish_deploy("demo/142", t, DeployStatus::RolledBack);
                 self.log_line(
                     t,
                     0,
@@ -919,7 +925,7 @@ fn history_deploys(start: DateTime<Utc>) -> Vec<Deploy> {
     vec![
         deploy(
             start - Duration::days(6) - Duration::hours(3),
-            "d-140",
+            "demo/140",
             "1.4.0",
             "ci-bot",
             DeployKind::Deploy,
@@ -935,7 +941,7 @@ fn history_deploys(start: DateTime<Utc>) -> Vec<Deploy> {
         ),
         deploy(
             start - Duration::days(2),
-            "d-141",
+            "demo/141",
             "1.4.1",
             "dana",
             DeployKind::Deploy,

@@ -1,0 +1,581 @@
+//! Rollbacks from the Deploys pane through `update` at a fixed clock: the destructive confirmation
+//! (the service name typed; anything else is a refusal, recorded), the entry's command template
+//! or its Argo CD / GitHub API call sent exactly once, `rollback.started` and `rollback.finished`
+//! recorded and audited, failures and uncertain outcomes shown and never retried, one rollback at
+//! a time, the smoke checks once the rollout has settled, and a canary watch that starts by itself
+//! after a deploy of an entry with `canary` set.
+
+mod support;
+
+use chrono::Duration;
+use support::*;
+use warroom::app::effect::Effect;
+use warroom::app::msg::{Msg, SourceData, SourceKind, SourceUpdate, StepResult};
+use warroom::app::pane::PaneId;
+use warroom::app::rollback::SmokeWait;
+use warroom::app::state::{AppState, Modal};
+use warroom::app::update::update;
+use warroom::domain::deploy::{Deploy, DeployKind, DeployStatus};
+use warroom::domain::probe::{HttpOutcome, HttpState, ProbeOutcome, ProbeResult};
+use warroom::domain::rollback::{RollbackFailure, RollbackMethod, RollbackVia};
+use warroom::domain::timeline::Event;
+
+fn events(effects: &[Effect]) -> Vec<Event> {
+    effects
+        .iter()
+        .flat_map(|e| match e {
+            Effect::Record(drafts) => drafts.iter().map(|d| d.event.clone()).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn deploy(id: &str, version: &str, minutes: i64, status: DeployStatus) -> Deploy {
+    Deploy {
+        id: id.into(),
+        service: "odin".into(),
+        version: version.into(),
+        environment: "production".into(),
+        author: "ci".into(),
+        kind: DeployKind::Deploy,
+        status,
+        started_at: at(minutes * 60),
+        finished_at: Some(at(minutes * 60 + 60)),
+    }
+}
+
+/// Three deploys of odin from entry "argo": 1.4.2 (newest), 1.4.1, and a failed 1.4.0-bad.
+fn deploys_state(via: RollbackVia) -> AppState {
+    let mut s = empty_state((120, 40));
+    s.deploys.merge(vec![
+        deploy("argo/7", "1.4.2", 5, DeployStatus::Succeeded),
+        deploy("argo/6", "1.4.1", 3, DeployStatus::Succeeded),
+        deploy("argo/5", "1.4.0-bad", 2, DeployStatus::Failed),
+    ]);
+    s.deploys.rollback.insert("argo".into(), via);
+    s
+}
+
+fn template() -> RollbackVia {
+    RollbackVia::Command(
+        [
+            "argocd",
+            "app",
+            "rollback",
+            "odin",
+            "{previous_revision}",
+            "--note=back to {previous_version}",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+}
+
+fn argo() -> RollbackVia {
+    RollbackVia::ArgoCd { app: "odin".into() }
+}
+
+fn result(exit_code: Option<i32>, timed_out: bool) -> StepResult {
+    StepResult {
+        exit_code,
+        signal: None,
+        timed_out,
+        duration: std::time::Duration::from_secs(2),
+        output_bytes: 80,
+        truncated: false,
+        digest: "cd".repeat(32),
+        saved_to: Some("/var/lib/warroom/incidents/x/runs/1.log".into()),
+        error: None,
+    }
+}
+
+/// Presses `R` on the newest deploy, types `name` and Enter.
+fn confirm_rollback(s: &mut AppState, name: &str, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+    press(s, "5 g R", now);
+    type_text(s, name, now);
+    press(s, "enter", now)
+}
+
+fn probes_update(s: &mut AppState, probes: SourceKind, at_s: i64, results: Vec<ProbeResult>) -> Vec<Effect> {
+    let source = s
+        .sources
+        .iter()
+        .position(|x| x.kind == probes)
+        .map(warroom::app::msg::SourceId)
+        .unwrap_or_else(|| panic!("no probes source"));
+    update(
+        s,
+        Msg::Source(SourceUpdate {
+            source,
+            at: at(at_s),
+            result: Ok(SourceData::Probes(results)),
+        }),
+        at(at_s),
+    )
+}
+
+fn http(name: &str, state: HttpState, status: u16) -> ProbeResult {
+    ProbeResult {
+        name: name.into(),
+        target: format!("https://{name}.example/health"),
+        outcome: ProbeOutcome::Http(HttpOutcome {
+            state,
+            status: Some(status),
+            latency_seconds: Some(0.05),
+        }),
+    }
+}
+
+#[test]
+fn a_command_rollback_needs_the_service_name_runs_once_and_records_start_and_finish() {
+    let mut s = deploys_state(template());
+    press(&mut s, "5 g", at(600));
+    assert_eq!(s.focus, PaneId::Deploys);
+    press(&mut s, "R", at(600));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation")
+    };
+    assert_eq!(confirm.display, "argocd app rollback odin 6 '--note=back to 1.4.1'");
+    assert_eq!(
+        confirm.step, "rollback-1.4.2-to-1.4.1",
+        "the failed 1.4.0-bad is skipped"
+    );
+    assert_eq!(confirm.expected, "odin");
+    // Refused: Enter without the name. Recorded (and audited), nothing runs.
+    let refused = press(&mut s, "enter", at(600));
+    let recorded = events(&refused);
+    assert!(
+        matches!(&recorded[..], [Event::StepRefused { risk, .. }] if risk == "destructive"),
+        "{recorded:?}"
+    );
+    assert!(recorded.iter().all(Event::is_audited));
+    assert!(
+        !refused
+            .iter()
+            .any(|e| matches!(e, Effect::RunStep(_) | Effect::Rollback(_)))
+    );
+    // A wrong name is refused the same way.
+    let wrong = confirm_rollback(&mut s, "odim", at(600));
+    assert!(matches!(&events(&wrong)[..], [Event::StepRefused { .. }]));
+    // Accepted.
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let started = events(&effects);
+    assert!(
+        matches!(&started[..], [Event::RollbackStarted { from, to, method, call, .. }]
+            if from == "1.4.2" && to == "1.4.1" && method == "command" && call.contains("rollback odin 6")),
+        "{started:?}"
+    );
+    assert!(started.iter().all(Event::is_audited));
+    let runs: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RunStep(run) => Some(run.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs.len(), 1, "{effects:?}");
+    assert_eq!(runs[0].command, "argocd app rollback odin 6 '--note=back to 1.4.1'");
+    // The command fails: recorded as such, never retried by itself.
+    let finished = update(
+        &mut s,
+        Msg::StepFinished {
+            run: runs[0].run,
+            result: result(Some(20), false),
+        },
+        at(603),
+    );
+    let recorded = events(&finished);
+    assert!(
+        matches!(&recorded[..], [Event::RollbackFinished { ok: false, uncertain: false, outcome, saved_to: Some(_), digest: Some(_), .. }] if outcome == "exit 20"),
+        "{recorded:?}"
+    );
+    assert!(recorded.iter().all(Event::is_audited));
+    assert!(
+        !finished
+            .iter()
+            .any(|e| matches!(e, Effect::RunStep(_) | Effect::Rollback(_) | Effect::RefreshAll)),
+        "no automatic retry, no smoke checks after a failure"
+    );
+    assert!(s.notice.as_ref().is_some_and(|n| n.text.contains("FAILED: exit 20")));
+    assert!(s.deploys.in_flight.is_none(), "it can be tried again by hand");
+}
+
+#[test]
+fn a_rollback_cut_off_by_its_timeout_is_marked_uncertain() {
+    let mut s = deploys_state(template());
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let Some(Effect::RunStep(run)) = effects.iter().find(|e| matches!(e, Effect::RunStep(_))) else {
+        panic!("{effects:?}")
+    };
+    let finished = update(
+        &mut s,
+        Msg::StepFinished {
+            run: run.run,
+            result: result(None, true),
+        },
+        at(1200),
+    );
+    assert!(
+        matches!(
+            &events(&finished)[..],
+            [Event::RollbackFinished {
+                ok: false,
+                uncertain: true,
+                ..
+            }]
+        ),
+        "{finished:?}"
+    );
+    assert!(
+        s.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("OUTCOME UNKNOWN") && n.text.contains("check the deploy system"))
+    );
+}
+
+#[test]
+fn a_rollback_needs_a_way_to_roll_back_an_earlier_good_deploy_and_a_writable_session() {
+    let mut s = deploys_state(template());
+    s.deploys.rollback.clear();
+    press(&mut s, "5 g R", at(600));
+    assert!(s.modal.is_none());
+    assert!(
+        s.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no rollback configured for argo"))
+    );
+    let mut s = deploys_state(template());
+    press(&mut s, "5 G R", at(600));
+    assert!(
+        s.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no earlier successful deploy"))
+    );
+    let mut ro = deploys_state(template());
+    ro.read_only = true;
+    press(&mut ro, "5 g R", at(600));
+    assert!(ro.modal.is_none() && ro.notice.as_ref().is_some_and(|n| n.text.contains("read-only")));
+    // An Argo CD entry can only return to a history entry, not to a sync operation.
+    let mut s = deploys_state(argo());
+    s.deploys.deploys.retain(|d| d.id != "argo/6");
+    s.deploys
+        .merge(vec![deploy("argo/op-1", "1.4.1", 3, DeployStatus::Succeeded)]);
+    press(&mut s, "5 g R", at(600));
+    assert!(s.modal.is_none());
+    assert!(
+        s.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("not an Argo CD history entry")),
+        "{:?}",
+        s.notice
+    );
+}
+
+#[test]
+fn a_finished_command_rollback_runs_the_smoke_checks_and_records_them_once() {
+    let mut s = deploys_state(template());
+    s.add_source(SourceKind::Probes, "probes");
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let Some(Effect::RunStep(run)) = effects.iter().find(|e| matches!(e, Effect::RunStep(_))) else {
+        panic!("{effects:?}")
+    };
+    let finished = update(
+        &mut s,
+        Msg::StepFinished {
+            run: run.run,
+            result: result(Some(0), false),
+        },
+        at(610),
+    );
+    assert!(matches!(
+        &events(&finished)[..],
+        [Event::RollbackFinished { ok: true, .. }]
+    ));
+    assert!(
+        finished.iter().any(|e| matches!(e, Effect::RefreshAll)),
+        "the probes are polled at once"
+    );
+    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes);
+    let checked = probes_update(
+        &mut s,
+        SourceKind::Probes,
+        612,
+        vec![
+            http("api", HttpState::Up, 200),
+            http("admin", HttpState::BadStatus, 503),
+        ],
+    );
+    let recorded = events(&checked);
+    assert!(
+        matches!(&recorded[..], [Event::SmokeChecked { ok: false, results }] if results.len() == 2 && results[1].contains("admin")),
+        "{recorded:?}"
+    );
+    let again = probes_update(&mut s, SourceKind::Probes, 680, vec![http("api", HttpState::Up, 200)]);
+    assert!(events(&again).is_empty(), "only once per rollback");
+}
+
+#[test]
+fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_the_rollout() {
+    let mut s = deploys_state(argo());
+    s.add_source(SourceKind::Probes, "probes");
+    let argo_source = s.add_source(SourceKind::Deploys, "argo");
+    press(&mut s, "5 g R", at(600));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation")
+    };
+    assert_eq!(confirm.display, r#"POST /api/v1/applications/odin/rollback {"id": 6}"#);
+    // The confirmation says what will be sent, once.
+    let screen = screen_text(&s, at(600));
+    assert!(screen.contains("sent once, never retried"), "{screen}");
+    assert!(screen.contains("DESTRUCTIVE"), "{screen}");
+    type_text(&mut s, "odin", at(600));
+    let effects = press(&mut s, "enter", at(600));
+    let calls: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Rollback(call) => Some(call.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls.len(), 1, "{effects:?}");
+    assert_eq!(
+        calls[0].plan.method,
+        RollbackMethod::ArgoCd {
+            app: "odin".into(),
+            history_id: 6
+        }
+    );
+    assert!(matches!(&events(&effects)[..], [Event::RollbackStarted { method, .. }] if method == "argocd"));
+    assert!(screen_text(&s, at(601)).contains("rolling back to 1.4.1"));
+    // A second rollback while this one has not answered is refused.
+    let second = press(&mut s, "R", at(601));
+    assert!(s.modal.is_none() && second.is_empty());
+    assert!(s.notice.as_ref().is_some_and(|n| n.text.contains("still running")));
+    // Argo CD accepted it.
+    let done = update(
+        &mut s,
+        Msg::RollbackDone {
+            id: calls[0].id,
+            result: Ok("Argo CD accepted the rollback of odin to history 6; its sync operation is running".into()),
+        },
+        at(602),
+    );
+    assert!(
+        matches!(&events(&done)[..], [Event::RollbackFinished { ok: true, method, duration_ms: 2000, .. }] if method == "argocd"),
+        "{done:?}"
+    );
+    assert!(done.iter().any(|e| matches!(e, Effect::RefreshAll)));
+    assert!(matches!(&s.deploys.smoke, SmokeWait::AfterRollout { entry, .. } if entry == "argo"));
+    // Probe results while the rollout runs are not the smoke checks.
+    assert!(
+        events(&probes_update(
+            &mut s,
+            SourceKind::Probes,
+            603,
+            vec![http("api", HttpState::Up, 200)]
+        ))
+        .is_empty()
+    );
+    let poll = |s: &mut AppState, at_s: i64, deploys: Vec<Deploy>| {
+        update(
+            s,
+            Msg::Source(SourceUpdate {
+                source: argo_source,
+                at: at(at_s),
+                result: Ok(SourceData::Deploys(deploys)),
+            }),
+            at(at_s),
+        )
+    };
+    let mut rolling = deploy("argo/8", "1.4.1", 10, DeployStatus::InProgress);
+    rolling.finished_at = None;
+    let running = poll(&mut s, 620, vec![rolling.clone()]);
+    assert!(!running.iter().any(|e| matches!(e, Effect::RefreshAll)));
+    assert!(matches!(s.deploys.smoke, SmokeWait::AfterRollout { .. }));
+    rolling.status = DeployStatus::Succeeded;
+    let settled = poll(&mut s, 680, vec![rolling]);
+    assert!(settled.iter().any(|e| matches!(e, Effect::RefreshAll)), "{settled:?}");
+    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes);
+    let checked = probes_update(&mut s, SourceKind::Probes, 682, vec![http("api", HttpState::Up, 200)]);
+    assert!(
+        matches!(&events(&checked)[..], [Event::SmokeChecked { ok: true, .. }]),
+        "{checked:?}"
+    );
+}
+
+#[test]
+fn a_rollout_not_seen_to_settle_gets_its_smoke_checks_after_15_minutes() {
+    let mut s = deploys_state(argo());
+    s.add_source(SourceKind::Probes, "probes");
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
+        panic!("{effects:?}")
+    };
+    update(
+        &mut s,
+        Msg::RollbackDone {
+            id: call.id,
+            result: Ok("accepted".into()),
+        },
+        at(601),
+    );
+    assert!(update(&mut s, Msg::Tick, at(600 + 14 * 60)).is_empty());
+    let late = update(&mut s, Msg::Tick, at(600 + 15 * 60));
+    assert!(late.iter().any(|e| matches!(e, Effect::RefreshAll)));
+    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes);
+}
+
+#[test]
+fn a_refused_api_rollback_is_recorded_in_the_apis_words_and_not_retried() {
+    let mut s = deploys_state(argo());
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
+        panic!("{effects:?}")
+    };
+    let refusal = "HTTP 400 from Argo CD rollback of odin: rollback cannot be initiated when auto-sync is enabled";
+    let failed = update(
+        &mut s,
+        Msg::RollbackDone {
+            id: call.id,
+            result: Err(RollbackFailure {
+                message: refusal.into(),
+                uncertain: false,
+            }),
+        },
+        at(601),
+    );
+    let recorded = events(&failed);
+    assert!(
+        matches!(&recorded[..], [Event::RollbackFinished { ok: false, uncertain: false, outcome, .. }] if outcome == refusal),
+        "{recorded:?}"
+    );
+    assert!(
+        !failed
+            .iter()
+            .any(|e| matches!(e, Effect::Rollback(_) | Effect::RefreshAll))
+    );
+    assert!(s.notice.as_ref().is_some_and(|n| n.text.contains("auto-sync")));
+    assert_eq!(s.deploys.smoke, SmokeWait::Idle);
+    // A stale answer to a call that is no longer in flight changes nothing.
+    assert!(
+        update(
+            &mut s,
+            Msg::RollbackDone {
+                id: call.id,
+                result: Ok("late".into())
+            },
+            at(602)
+        )
+        .is_empty()
+    );
+    // The responder may try again, deliberately: a new confirmation, a new call.
+    let retry = confirm_rollback(&mut s, "odin", at(700));
+    assert_eq!(retry.iter().filter(|e| matches!(e, Effect::Rollback(_))).count(), 1);
+    // The timeline line says what happened.
+    let uncertain = Event::RollbackFinished {
+        service: "odin".into(),
+        to: "1.4.1".into(),
+        method: "argocd".into(),
+        ok: false,
+        uncertain: true,
+        outcome: "no complete answer within 10s".into(),
+        duration_ms: 10_000,
+        saved_to: None,
+        digest: None,
+    };
+    assert_eq!(
+        uncertain.summary(),
+        "rollback of odin to 1.4.1 OUTCOME UNKNOWN: no complete answer within 10s"
+    );
+}
+
+#[test]
+fn a_github_rollback_deploys_the_earlier_deployment_again() {
+    let mut s = empty_state((120, 40));
+    s.deploys.merge(vec![
+        deploy("gh/303", "v1.5.0", 5, DeployStatus::Failed),
+        deploy("gh/301", "v1.4.9", 3, DeployStatus::Succeeded),
+    ]);
+    s.deploys.rollback.insert(
+        "gh".into(),
+        RollbackVia::Github {
+            repo: "acme/odin".into(),
+        },
+    );
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        call.plan.method,
+        RollbackMethod::Github {
+            repo: "acme/odin".into(),
+            deployment_id: 301
+        }
+    );
+    assert_eq!(
+        (call.plan.from_version.as_str(), call.plan.to_version.as_str()),
+        ("v1.5.0", "v1.4.9")
+    );
+}
+
+#[test]
+fn a_new_deploy_of_an_entry_with_canary_set_starts_the_watch_from_its_start() {
+    let mut s = empty_state((120, 40));
+    let source = s.add_source(SourceKind::Deploys, "argo");
+    s.deploys.canary.insert("argo".into(), Duration::minutes(30));
+    let feed = |s: &mut AppState, at_s: i64, deploys: Vec<Deploy>| {
+        events(&update(
+            s,
+            Msg::Source(SourceUpdate {
+                source,
+                at: at(at_s),
+                result: Ok(SourceData::Deploys(deploys)),
+            }),
+            at(at_s),
+        ))
+    };
+    // History older than a canary window starts nothing.
+    let old = feed(
+        &mut s,
+        7200,
+        vec![deploy("argo/1", "1.3.0", 0, DeployStatus::Succeeded)],
+    );
+    assert!(!old.iter().any(|e| e.kind() == "canary.started"), "{old:?}");
+    assert!(s.canary.is_none());
+    // A deploy that started 10 minutes ago: the watch covers its remaining 20 minutes.
+    let mut new = deploy("argo/2", "1.4.0", 110, DeployStatus::InProgress);
+    new.finished_at = None;
+    let started = feed(&mut s, 7200, vec![new.clone()]);
+    assert!(
+        started
+            .iter()
+            .any(|e| matches!(e, Event::CanaryStarted { minutes: 30, deploy: Some(d) } if d == "odin 1.4.0")),
+        "{started:?}"
+    );
+    let watch = s.canary.clone().unwrap_or_else(|| panic!("no watch"));
+    assert_eq!((watch.started_at, watch.ends_at), (at(110 * 60), at(140 * 60)));
+    // The same deploy finishing does not restart it.
+    new.status = DeployStatus::Succeeded;
+    assert!(
+        !feed(&mut s, 7300, vec![new])
+            .iter()
+            .any(|e| e.kind() == "canary.started")
+    );
+    // A clean watch ends in promote at the deploy's start + 30 minutes.
+    let end = events(&update(&mut s, Msg::Tick, at(140 * 60)));
+    assert!(
+        end.iter()
+            .any(|e| matches!(e, Event::CanaryVerdict { verdict, .. } if verdict == "promote")),
+        "{end:?}"
+    );
+    // A rollback or a failed deploy starts none.
+    let mut back = deploy("argo/3", "1.3.0", 150, DeployStatus::Succeeded);
+    back.kind = DeployKind::Rollback;
+    let failed = deploy("argo/4", "1.4.1", 151, DeployStatus::Failed);
+    assert!(
+        !feed(&mut s, 151 * 60 + 30, vec![back, failed])
+            .iter()
+            .any(|e| e.kind() == "canary.started")
+    );
+}
