@@ -445,6 +445,7 @@ fn a_page_firing_during_an_incident_records_the_changes_ranked_before_it() {
         status: DeployStatus::Succeeded,
         started_at: at(600 - minutes_before * 60),
         finished_at: Some(at(600 - minutes_before * 60 + 60)),
+        note: String::new(),
     };
     s.deploys.merge(vec![
         deploy("d1", "search-7", "search", 5),

@@ -149,6 +149,17 @@ async fn github_deployments_come_with_their_newest_status() {
             .iter()
             .all(|a| a.authorization.as_deref() == Some(bearer.as_str()))
     );
+    // GitHub's media type and API version, as its documentation asks.
+    for a in &asked {
+        assert_eq!(
+            a.headers.get("accept").map(String::as_str),
+            Some("application/vnd.github+json")
+        );
+        assert_eq!(
+            a.headers.get("x-github-api-version").map(String::as_str),
+            Some("2022-11-28")
+        );
+    }
 }
 
 #[tokio::test]
@@ -224,6 +235,11 @@ async fn argocd_history_is_newest_first_and_the_current_one_shows_the_health() {
         ],
         "the Degraded app's current deploy is failed; the succeeded sync adds no row of its own"
     );
+    assert_eq!(
+        deploys[0].note, "Synced · Degraded",
+        "the app's state is on the current deploy"
+    );
+    assert!(deploys[1..].iter().all(|d| d.note.is_empty()));
     assert_eq!(deploys[0].started_at, utc("2026-11-28T22:55:00Z"));
     assert_eq!(deploys[0].finished_at, Some(utc("2026-11-28T22:56:30Z")));
     assert_eq!(

@@ -41,6 +41,7 @@ fn deploy(id: &str, version: &str, minutes: i64, status: DeployStatus) -> Deploy
         status,
         started_at: at(minutes * 60),
         finished_at: Some(at(minutes * 60 + 60)),
+        note: String::new(),
     }
 }
 
@@ -578,4 +579,36 @@ fn a_new_deploy_of_an_entry_with_canary_set_starts_the_watch_from_its_start() {
             .iter()
             .any(|e| e.kind() == "canary.started")
     );
+}
+
+#[test]
+fn the_zoomed_deploys_pane_lines_up_its_columns_and_shows_the_sources_note() {
+    let mut s = deploys_state(argo());
+    s.deploys.deploys[0].note = "OutOfSync · Degraded".into();
+    press(&mut s, "5 z", at(600));
+    let screen = screen_text(&s, at(600));
+    let header = screen
+        .lines()
+        .find(|l| l.contains("STATUS"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let row = screen
+        .lines()
+        .find(|l| l.contains("1.4.2"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    for (column, value) in [
+        ("VERSION", "1.4.2"),
+        ("ENV", "production"),
+        ("BY", "ci"),
+        ("NOTE", "OutOfSync · Degraded"),
+    ] {
+        let (Some(h), Some(v)) = (header.find(column), row.find(value)) else {
+            panic!("{column} / {value}:\n{screen}")
+        };
+        // Byte offsets: the rows before these columns hold the same multi-byte symbols.
+        assert_eq!(
+            header[..h].chars().count(),
+            row[..v].chars().count(),
+            "{column} lines up with {value}:\n{header}\n{row}"
+        );
+    }
 }

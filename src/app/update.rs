@@ -1102,6 +1102,22 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
                 if alarming || was_alarming {
                     drafts.push(system(at, slo_event(&report, report.state.word())));
                 }
+                // An SLO starting to burn during an incident gets the changes before it ranked.
+                if alarming && !was_alarming && state.incident_open() && !state.deploys.deploys.is_empty() {
+                    let ranked = crate::domain::correlation::rank(
+                        &state.deploys.deploys,
+                        at,
+                        Some(state.service.as_str()),
+                        crate::domain::correlation::DEFAULT_WINDOW,
+                    );
+                    drafts.push(system(
+                        at,
+                        Event::SuspectsRanked {
+                            alert: format!("SLO {} {}", report.spec.name, report.state.word()),
+                            suspects: ranked.iter().take(5).map(|s| s.reason.clone()).collect(),
+                        },
+                    ));
+                }
             }
             for report in state.slos.reports.iter().filter(|r| r.budget_exhausted()) {
                 if !exhausted_before.contains(&report.spec.name) {

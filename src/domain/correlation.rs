@@ -143,6 +143,7 @@ mod tests {
             status: DeployStatus::Succeeded,
             started_at: at() - Duration::minutes(minutes_before),
             finished_at: None,
+            note: String::new(),
         }
     }
 

@@ -48,6 +48,9 @@ pub struct Deploy {
     pub status: DeployStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the source adds, shown in the pane: Argo CD's sync state and health on the current
+    /// deploy, a GitHub status's description, a command's `note`.
+    pub note: String,
 }
 
 impl Deploy {

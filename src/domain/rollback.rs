@@ -168,6 +168,7 @@ mod tests {
             status: DeployStatus::Succeeded,
             started_at: Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default(),
             finished_at: None,
+            note: String::new(),
         }
     }
 

@@ -89,6 +89,8 @@ pub struct Endpoint {
     pub base: String,
     pub policy: HttpPolicy,
     token: Option<Token>,
+    /// Sent with every request (an API's media type and version).
+    headers: Vec<(&'static str, &'static str)>,
     client: reqwest::Client,
 }
 
@@ -118,8 +120,15 @@ impl Endpoint {
             base: base.trim_end_matches('/').to_string(),
             policy,
             token,
+            headers: Vec::new(),
             client: client(&policy, ca_file)?,
         })
+    }
+
+    /// Sends `name: value` with every request from now on.
+    pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// The endpoint of a `[prometheus]` or `[[alertmanager]]` table; relative paths are read from
@@ -166,6 +175,9 @@ impl Endpoint {
     }
 
     async fn send(&self, mut request: reqwest::RequestBuilder) -> Result<Response, FetchError> {
+        for (name, value) in &self.headers {
+            request = request.header(*name, *value);
+        }
         if let Some(Token(token)) = &self.token {
             request = request.bearer_auth(token);
         }

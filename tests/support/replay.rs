@@ -26,6 +26,8 @@ pub struct Asked {
     pub params: BTreeMap<String, String>,
     pub body: String,
     pub authorization: Option<String>,
+    /// Every header, names in lower case.
+    pub headers: BTreeMap<String, String>,
 }
 
 impl Asked {
@@ -165,6 +167,12 @@ async fn serve(mut stream: TcpStream, routes: Routes, asked: Arc<Mutex<Vec<Asked
                 .collect(),
             body,
             authorization: header("authorization"),
+            headers: head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect(),
         });
     }
     let answer = routes

@@ -62,6 +62,8 @@ pub struct OperationState {
     /// Running, Terminating, Failed, Error, Succeeded.
     #[serde(default)]
     pub phase: String,
+    #[serde(default)]
+    pub message: String,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -198,6 +200,7 @@ impl ArgoCdSource {
                     status: state,
                     started_at: started,
                     finished_at: op.finished_at.filter(|_| state != DeployStatus::InProgress),
+                    note: one_line(&format!("sync {}: {}", op.phase, op.message)),
                 });
             }
         }
@@ -223,6 +226,8 @@ impl ArgoCdSource {
                 started_at: h.deploy_started_at.unwrap_or(h.deployed_at),
                 // Synced but not yet healthy: still rolling out.
                 finished_at: (state != DeployStatus::InProgress).then_some(h.deployed_at),
+                // The application's state belongs to what is deployed now.
+                note: if i == 0 { app_state(status) } else { String::new() },
             });
         }
         deploys
@@ -284,6 +289,15 @@ impl ArgoCdSource {
             phase.to_lowercase()
         ))
     }
+}
+
+/// Sync state and health as Argo CD words them ("OutOfSync · Degraded"), for the current deploy.
+fn app_state(status: &AppStatus) -> String {
+    let words: Vec<&str> = [status.sync.status.as_str(), status.health.status.as_str()]
+        .into_iter()
+        .filter(|w| !w.is_empty())
+        .collect();
+    one_line(&words.join(" · "))
 }
 
 /// The status the current deploy shows for the application's health: Healthy succeeded, Degraded

@@ -83,6 +83,9 @@ pub struct Entry {
     pub id: Option<String>,
     #[serde(default)]
     pub service: Option<String>,
+    /// Shown beside the deploy (e.g. helm's description).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -144,6 +147,7 @@ fn deploy(e: Entry, name: &str, service: &str) -> Deploy {
         },
         started_at: e.started_at,
         finished_at: e.finished_at,
+        note: e.note.as_deref().map(one_line).unwrap_or_default(),
     }
 }
 

@@ -15,6 +15,8 @@ use crate::domain::sanitize::one_line;
 use crate::sources::http::{ClientError, Endpoint};
 
 pub const DEFAULT_API: &str = "https://api.github.com";
+/// The REST API version asked for (`X-GitHub-Api-Version`).
+pub const API_VERSION: &str = "2022-11-28";
 /// Deployments asked for per poll (GitHub's default page is 30, its maximum 100).
 pub const PER_PAGE: usize = 20;
 /// Status requests in flight at once.
@@ -56,13 +58,17 @@ pub struct User {
 pub struct Status {
     pub state: String,
     pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 impl GithubSource {
     pub fn new(name: &str, endpoint: Endpoint, repo: &str, environment: Option<String>) -> Self {
         Self {
             name: name.to_string(),
-            endpoint,
+            endpoint: endpoint
+                .with_header("Accept", "application/vnd.github+json")
+                .with_header("X-GitHub-Api-Version", API_VERSION),
             repo: repo.trim_matches('/').to_string(),
             environment,
         }
@@ -180,6 +186,11 @@ impl GithubSource {
             status: state,
             started_at: d.created_at,
             finished_at,
+            note: status
+                .as_ref()
+                .and_then(|s| s.description.as_deref())
+                .map(one_line)
+                .unwrap_or_default(),
         }
     }
 }

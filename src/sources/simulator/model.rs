@@ -918,6 +918,7 @@ fn deploy(at: DateTime<Utc>, id: &str, version: &str, author: &str, kind: Deploy
         },
         started_at: at,
         finished_at: took.map(|s| at + Duration::seconds(s)),
+        note: String::new(),
     }
 }
 

@@ -48,10 +48,24 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         ));
     }
     let wide = ctx.width >= 60;
+    // Columns of a wide row: status 13, version 16, environment 11, author 10, when 7, took 6,
+    // one space before each but the first; what is left holds the source's note.
+    const WIDE_ROW: usize = 13 + 17 + 12 + 11 + 8 + 7;
+    let note_room = ctx.width.saturating_sub(WIDE_ROW + 2);
+    let notes = note_room >= 8
+        && rows
+            .iter()
+            .any(|&i| state.deploys.deploys.get(i).is_some_and(|d| !d.note.is_empty()));
     let mut out = vec![ctx.header(if wide {
         format!(
-            " {:<13} {:<10} {:<11} {:<10} {:>7} {:>6}",
-            "STATUS", "VERSION", "ENV", "BY", "WHEN", "TOOK"
+            " {:<13} {:<16} {:<11} {:<10} {:>7} {:>6}{}",
+            "STATUS",
+            "VERSION",
+            "ENV",
+            "BY",
+            "WHEN",
+            "TOOK",
+            if notes { " NOTE" } else { "" }
         )
     } else {
         format!(" {:<13} {:<10} {:>7}", "STATUS", "VERSION", "WHEN")
@@ -97,6 +111,13 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 format!(" {:>6}", short_duration(d.duration(ctx.now))),
                 theme.style(Slot::Muted),
             ));
+            // What the source adds (Argo CD's sync state and health), in the room left.
+            if notes && !d.note.is_empty() {
+                spans.push(Span::styled(
+                    format!(" {}", fit(&d.note, note_room)),
+                    theme.style(Slot::Muted),
+                ));
+            }
         }
         out.push(ctx.select(Line::from(spans), row == state.deploys.list.cursor.selected));
     }

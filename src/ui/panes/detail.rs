@@ -294,6 +294,7 @@ mod tests {
             status: DeployStatus::Succeeded,
             started_at: start - chrono::Duration::minutes(minutes),
             finished_at: None,
+            note: String::new(),
         };
         assert!(suspect_rows(Vec::new()).is_empty(), "no deploys known: no field");
         assert_eq!(
