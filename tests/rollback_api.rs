@@ -19,9 +19,11 @@ use support::key;
 use tokio::sync::mpsc;
 use warroom::app::effect::RollbackCall;
 use warroom::app::msg::Msg;
+use warroom::app::rollback::SmokeWait;
 use warroom::app::runtime::{CHANNEL_CAPACITY, Runtime, TestShell};
 use warroom::app::state::AppState;
 use warroom::config::Config;
+use warroom::domain::deploy::DeployStatus;
 use warroom::domain::redact::{RedactionRules, Redactor};
 use warroom::domain::rollback::{RollbackMethod, RollbackPlan};
 use warroom::domain::timeline::Event;
@@ -84,7 +86,7 @@ fn argo_call(history_id: i64) -> RollbackCall {
 }
 
 #[tokio::test]
-async fn argocd_rollback_posts_the_history_id_once_and_reports_the_operation() {
+async fn argocd_rollback_posts_the_history_id_once() {
     let server = Replay::start(vec![(
         "POST /api/v1/applications/checkout/rollback",
         200,
@@ -93,7 +95,7 @@ async fn argocd_rollback_posts_the_history_id_once_and_reports_the_operation() {
     .await;
     let answer = argo_deployer(&server).carry_out(&argo_call(7)).await;
     let text = answer.unwrap_or_else(|f| panic!("{f:?}"));
-    assert!(text.contains("history 7") && text.contains("running"), "{text}");
+    assert!(text.contains("history 7") && text.contains("sync operation"), "{text}");
     let posts = server.requests_with("POST");
     assert_eq!(posts.len(), 1);
     assert_eq!(
@@ -277,14 +279,81 @@ async fn a_rollback_call_that_never_answers_is_uncertain_and_not_retried() {
         connections += 1;
     }
     assert_eq!(connections, 1, "sent once");
-    silent.abort();
-    // A refused connection never reached the server: certain.
-    assert!(
-        !failure(warroom::sources::deploys::DeployError::Fetch(
-            warroom::domain::health::FetchError::new(warroom::domain::health::FetchErrorKind::Connect, "refused")
-        ))
-        .uncertain
+    // GitHub's lookup of the earlier deployment never answers: nothing was created, certainly.
+    let endpoint = Endpoint::new("gh", &format!("http://{addr}"), policy, None, None).unwrap_or_else(|e| panic!("{e}"));
+    let mut github = Deployer::default();
+    github.sources.insert(
+        "gh".into(),
+        DeploySource::Github(GithubSource::new("gh", endpoint, "acme/odin", None)),
     );
+    let lookup = github.carry_out(&github_call()).await.err();
+    assert!(
+        lookup
+            .as_ref()
+            .is_some_and(|f| !f.uncertain && f.message.contains("nothing was sent")),
+        "{lookup:?}"
+    );
+    silent.abort();
+}
+
+#[test]
+fn failures_are_uncertain_only_when_the_call_may_have_arrived() {
+    use warroom::domain::health::{FetchError, FetchErrorKind};
+    use warroom::sources::deploys::DeployError;
+    let fetch = |kind| DeployError::Fetch(FetchError::new(kind, "x"));
+    let status = |code| DeployError::status("Argo CD rollback of checkout", code, b"{}");
+    for (error, sent, uncertain) in [
+        (fetch(FetchErrorKind::Connect), true, false),
+        (fetch(FetchErrorKind::Timeout), true, true),
+        (fetch(FetchErrorKind::Other), true, true),
+        (status(504), true, true),
+        (status(502), true, true),
+        (status(400), true, false),
+        (status(403), true, false),
+        (fetch(FetchErrorKind::Timeout), false, false),
+        (status(500), false, false),
+    ] {
+        let shown = error.to_string();
+        let f = failure(error, sent);
+        assert_eq!(f.uncertain, uncertain, "{shown} (sent: {sent})");
+        assert_eq!(f.message.ends_with("nothing was sent"), !sent, "{}", f.message);
+    }
+}
+
+#[tokio::test]
+async fn an_accepted_call_with_an_unreadable_answer_is_still_accepted_and_a_5xx_is_uncertain() {
+    let server = Replay::start(vec![(
+        "POST /api/v1/applications/checkout/rollback",
+        200,
+        "<html>proxy page</html>".into(),
+    )])
+    .await;
+    let ok = argo_deployer(&server).carry_out(&argo_call(7)).await;
+    assert!(ok.is_ok_and(|t| t.contains("accepted")));
+    server.set(
+        "POST /api/v1/applications/checkout/rollback",
+        504,
+        "upstream request timeout".into(),
+    );
+    let gateway = argo_deployer(&server).carry_out(&argo_call(7)).await;
+    assert!(gateway.is_err_and(|f| f.uncertain && f.message.contains("HTTP 504")));
+
+    let github = Replay::start(vec![
+        ("/repos/acme/odin/deployments/301", 200, deployment_301()),
+        ("POST /repos/acme/odin/deployments", 201, "not json".into()),
+    ])
+    .await;
+    let created = github_deployer(&github).carry_out(&github_call()).await;
+    assert!(created.is_ok_and(|t| t.contains("created")));
+    // 202: GitHub merged the default branch instead and created no deployment.
+    github.set(
+        "POST /repos/acme/odin/deployments",
+        202,
+        r#"{"message":"Auto-merged master into topic-branch on deployment."}"#.into(),
+    );
+    let merged = github_deployer(&github).carry_out(&github_call()).await;
+    assert!(merged.is_err_and(|f| !f.uncertain && f.message.contains("HTTP 202") && f.message.contains("Auto-merged")));
+    assert_eq!(github.requests_with("POST").len(), 2, "one per call");
 }
 
 #[tokio::test]
@@ -407,6 +476,21 @@ fn count(state: &AppState, kind: &str) -> usize {
     state.timeline.entries.iter().filter(|e| e.event.kind() == kind).count()
 }
 
+/// The application while the rollback syncs: the operation running, history unchanged.
+fn syncing_app() -> String {
+    let now = TimeSource::Real.now();
+    let mut app: serde_json::Value =
+        serde_json::from_str(&fixture("argocd_application.json")).unwrap_or_else(|e| panic!("{e}"));
+    app["status"]["health"]["status"] = "Progressing".into();
+    app["status"]["operationState"] = serde_json::json!({
+        "phase": "Running",
+        "startedAt": now.to_rfc3339(),
+        "message": "rolling back to 7",
+        "operation": {"sync": {"revision": "1ab3c5d7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9"}, "initiatedBy": {"username": "alice"}}
+    });
+    app.to_string()
+}
+
 /// The application after the rollback: a new history entry 9 at the earlier revision, healthy.
 fn rolled_back_app() -> String {
     let now = TimeSource::Real.now();
@@ -489,13 +573,38 @@ http = "{base}/healthz"
         200,
         fixture("argocd_syncing.json"),
     );
+    server.set("/api/v1/applications/checkout", 200, syncing_app());
     c.press("R");
     c.type_text("checkout");
     c.press("enter");
     assert!(c.runtime.state.deploys.in_flight.is_some());
+    c.until("the rollback's sync is seen running", |s| {
+        s.deploys
+            .deploys
+            .iter()
+            .any(|d| d.id.starts_with("argo/op-") && d.status == DeployStatus::InProgress)
+    })
+    .await;
+    assert_eq!(
+        count(&c.runtime.state, "rollback.smoke_checked"),
+        0,
+        "not while it rolls out"
+    );
+    assert!(matches!(c.runtime.state.deploys.smoke, SmokeWait::AfterRollout { .. }));
+    // The sync finished: history entry 9, healthy. The next poll settles it.
     server.set("/api/v1/applications/checkout", 200, rolled_back_app());
+    c.press("ctrl-r");
     c.until("the smoke checks", |s| count(s, "rollback.smoke_checked") == 1)
         .await;
+    assert!(
+        !c.runtime
+            .state
+            .deploys
+            .deploys
+            .iter()
+            .any(|d| d.status == DeployStatus::InProgress),
+        "the finished operation is gone"
+    );
     assert!(
         matches!(
             &c.events("rollback.finished")[1],

@@ -296,7 +296,7 @@ fn a_finished_command_rollback_runs_the_smoke_checks_and_records_them_once() {
         finished.iter().any(|e| matches!(e, Effect::RefreshAll)),
         "the probes are polled at once"
     );
-    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes);
+    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes { since: at(610) });
     let checked = probes_update(
         &mut s,
         SourceKind::Probes,
@@ -318,6 +318,8 @@ fn a_finished_command_rollback_runs_the_smoke_checks_and_records_them_once() {
 #[test]
 fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_the_rollout() {
     let mut s = deploys_state(argo());
+    // A canary watch after each deploy of this entry: the rollback's own sync must not start one.
+    s.deploys.canary.insert("argo".into(), Duration::minutes(30));
     s.add_source(SourceKind::Probes, "probes");
     let argo_source = s.add_source(SourceKind::Deploys, "argo");
     press(&mut s, "5 g R", at(600));
@@ -388,15 +390,64 @@ fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_th
             at(at_s),
         )
     };
-    let mut rolling = deploy("argo/8", "1.4.1", 10, DeployStatus::InProgress);
-    rolling.finished_at = None;
-    let running = poll(&mut s, 620, vec![rolling.clone()]);
+    // A poll that shows nothing new yet: the rollout has not started.
+    let unchanged = s.deploys.deploys.clone();
+    assert!(
+        !poll(&mut s, 610, unchanged)
+            .iter()
+            .any(|e| matches!(e, Effect::RefreshAll))
+    );
+    assert!(matches!(s.deploys.smoke, SmokeWait::AfterRollout { .. }));
+    // Argo CD shows the rollback as a sync operation at 1.4.1: running, not settled. It is the
+    // rollback (not a new deploy): no canary watch, not a suspect.
+    let mut syncing = deploy("argo/op-1", "1.4.1", 10, DeployStatus::InProgress);
+    syncing.finished_at = None;
+    let running = poll(&mut s, 620, vec![syncing]);
     assert!(!running.iter().any(|e| matches!(e, Effect::RefreshAll)));
     assert!(matches!(s.deploys.smoke, SmokeWait::AfterRollout { .. }));
-    rolling.status = DeployStatus::Succeeded;
-    let settled = poll(&mut s, 680, vec![rolling]);
+    assert!(
+        events(&running)
+            .iter()
+            .all(|e| !matches!(e, Event::CanaryStarted { .. })),
+        "{running:?}"
+    );
+    assert!(
+        s.deploys
+            .deploys
+            .iter()
+            .any(|d| d.id == "argo/op-1" && d.kind == DeployKind::Rollback)
+    );
+    // The sync finished: the operation is gone from the poll, history entry 8 took its place.
+    let settled = poll(
+        &mut s,
+        680,
+        vec![
+            deploy("argo/8", "1.4.1", 10, DeployStatus::Succeeded),
+            deploy("argo/7", "1.4.2", 5, DeployStatus::Succeeded),
+        ],
+    );
+    assert!(
+        !s.deploys.deploys.iter().any(|d| d.id == "argo/op-1"),
+        "an operation absent from the poll has ended"
+    );
     assert!(settled.iter().any(|e| matches!(e, Effect::RefreshAll)), "{settled:?}");
-    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes);
+    assert!(
+        events(&settled)
+            .iter()
+            .any(|e| matches!(e, Event::DeployObserved { rollback: true, version, .. } if version == "1.4.1")),
+        "{settled:?}"
+    );
+    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes { since: at(680) });
+    // Results of a probe poll taken before the rollout settled are not the smoke checks.
+    assert!(
+        events(&probes_update(
+            &mut s,
+            SourceKind::Probes,
+            679,
+            vec![http("api", HttpState::Up, 200)]
+        ))
+        .is_empty()
+    );
     let checked = probes_update(&mut s, SourceKind::Probes, 682, vec![http("api", HttpState::Up, 200)]);
     assert!(
         matches!(&events(&checked)[..], [Event::SmokeChecked { ok: true, .. }]),
@@ -423,7 +474,12 @@ fn a_rollout_not_seen_to_settle_gets_its_smoke_checks_after_15_minutes() {
     assert!(update(&mut s, Msg::Tick, at(600 + 14 * 60)).is_empty());
     let late = update(&mut s, Msg::Tick, at(600 + 15 * 60));
     assert!(late.iter().any(|e| matches!(e, Effect::RefreshAll)));
-    assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes);
+    assert_eq!(
+        s.deploys.smoke,
+        SmokeWait::AwaitingProbes {
+            since: at(600 + 15 * 60)
+        }
+    );
 }
 
 #[test]
@@ -611,4 +667,69 @@ fn the_zoomed_deploys_pane_lines_up_its_columns_and_shows_the_sources_note() {
             "{column} lines up with {value}:\n{header}\n{row}"
         );
     }
+}
+
+#[test]
+fn after_an_unknown_outcome_the_next_confirmation_warns_until_the_rollback_shows_up() {
+    let mut s = deploys_state(argo());
+    let argo_source = s.add_source(SourceKind::Deploys, "argo");
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
+        panic!("{effects:?}")
+    };
+    update(
+        &mut s,
+        Msg::RollbackDone {
+            id: call.id,
+            result: Err(RollbackFailure {
+                message: "HTTP 504 from Argo CD rollback of odin: upstream request timeout".into(),
+                uncertain: true,
+            }),
+        },
+        at(610),
+    );
+    press(&mut s, "5 g R", at(620));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation")
+    };
+    assert!(
+        confirm
+            .step_text
+            .starts_with("⚠ the last rollback of odin to 1.4.1 has an UNKNOWN outcome"),
+        "{}",
+        confirm.step_text
+    );
+    assert!(screen_text(&s, at(620)).contains("UNKNOWN outcome"));
+    press(&mut s, "esc", at(620));
+    // The entry's next poll shows the rollback happened after all: no more warning.
+    update(
+        &mut s,
+        Msg::Source(SourceUpdate {
+            source: argo_source,
+            at: at(640),
+            result: Ok(SourceData::Deploys(vec![deploy(
+                "argo/8",
+                "1.4.1",
+                10,
+                DeployStatus::Succeeded,
+            )])),
+        }),
+        at(640),
+    );
+    assert!(s.deploys.unknown_outcome.is_none());
+    // The newest row is now that rollback: it is not itself rolled back.
+    press(&mut s, "5 g R", at(650));
+    assert!(s.modal.is_none());
+    assert!(
+        s.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("1.4.1 is a rollback")),
+        "{:?}",
+        s.notice
+    );
+    press(&mut s, "5 g j R", at(650));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation")
+    };
+    assert!(!confirm.step_text.contains("UNKNOWN"), "{}", confirm.step_text);
 }

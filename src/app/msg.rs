@@ -83,6 +83,25 @@ impl StepResult {
     pub fn succeeded(&self) -> bool {
         self.exit_code == Some(0) && !self.timed_out && self.error.is_none()
     }
+
+    /// How it ended, in a few words: `exit 0`, `timed out after 30s`, `killed by signal 9`.
+    pub fn outcome(&self) -> String {
+        match (&self.error, self.timed_out, self.exit_code, self.signal) {
+            (Some(e), _, _, _) => format!("could not run: {e}"),
+            (None, true, _, _) => format!(
+                "timed out after {}s; its process group was killed",
+                self.duration.as_secs()
+            ),
+            (None, false, Some(code), _) => format!("exit {code}"),
+            (None, false, None, Some(signal)) => format!("killed by signal {signal}"),
+            _ => "killed".to_string(),
+        }
+    }
+
+    /// It was cut off (a timeout, a signal) and may have done part of its work.
+    pub fn cut_off(&self) -> bool {
+        self.error.is_none() && (self.timed_out || self.exit_code.is_none())
+    }
 }
 
 /// A request that took effect: the id of what it created or changed, and where.

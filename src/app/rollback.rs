@@ -4,16 +4,19 @@
 //! then the smoke checks (the probes) once the rollout has settled, recorded as
 //! `rollback.smoke_checked`.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, Utc};
 
-use super::effect::{Effect, RollbackCall, StepRun};
+use super::effect::{Effect, RollbackCall};
 use super::msg::StepResult;
-use super::runbook_run::{ActiveRun, ROLLBACKS, StepConfirm};
+use super::runbook_run::{ROLLBACKS, StepConfirm};
 use super::state::{AppState, Modal, NoticeLevel};
 use super::update::{human, record};
-use crate::domain::deploy::{DeployKind, DeployStatus};
+use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
 use crate::domain::rollback::{self, RollbackFailure, RollbackMethod, RollbackPlan};
 use crate::domain::runbook::Risk;
+use crate::domain::sanitize::one_line;
 use crate::domain::timeline::Event;
 
 /// How long a command rollback may run before its process group is killed.
@@ -34,11 +37,33 @@ pub struct RollbackInFlight {
 pub enum SmokeWait {
     #[default]
     Idle,
-    /// An API rollback was accepted; the checks run once the entry's deploys show no rollout in
-    /// progress that started after `since` (or after `ROLLOUT_WAIT`).
-    AfterRollout { entry: String, since: DateTime<Utc> },
-    /// The next probe results are the smoke checks.
-    AwaitingProbes,
+    /// An API rollback was accepted; the checks run once the entry's deploys show one that was
+    /// not `known` when it was sent, and none in progress (or after `ROLLOUT_WAIT` from `since`).
+    AfterRollout {
+        entry: String,
+        since: DateTime<Utc>,
+        known: BTreeSet<String>,
+    },
+    /// The next probe results taken at or after `since` are the smoke checks.
+    AwaitingProbes { since: DateTime<Utc> },
+}
+
+/// A rollback that was sent: the deploys its entry reports afterwards at the version it returned
+/// to are that rollback (Argo CD reports them as ordinary syncs), not new deploys or suspects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackMark {
+    pub entry: String,
+    pub to_version: String,
+    pub at: DateTime<Utc>,
+}
+
+impl RollbackMark {
+    /// Whether `deploy` is this rollback being carried out (a minute of slack for clock skew).
+    pub fn covers(&self, deploy: &Deploy) -> bool {
+        rollback::entry_of(deploy) == self.entry
+            && deploy.version == self.to_version
+            && deploy.started_at >= self.at - Duration::minutes(1)
+    }
 }
 
 /// `R` in the Deploys pane: plan a rollback of the selected deploy to the newest earlier
@@ -63,6 +88,19 @@ pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         state.notify(NoticeLevel::Info, "no deploy selected (5 focuses Deploys)", now);
         return Vec::new();
     };
+    if deploy.kind != DeployKind::Deploy {
+        let what = if deploy.kind == DeployKind::Rollback {
+            "a rollback"
+        } else {
+            "a migration"
+        };
+        state.notify(
+            NoticeLevel::Warn,
+            format!("{} is {what}: select the deploy to roll back", deploy.version),
+            now,
+        );
+        return Vec::new();
+    }
     let entry = rollback::entry_of(&deploy).to_string();
     let Some(via) = state.deploys.rollback.get(&entry).cloned() else {
         state.notify(
@@ -88,6 +126,13 @@ pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         }
     };
     let call = plan.method.call();
+    // A rollback whose outcome is unknown may have taken effect: say so where the name is typed.
+    let caution = state.deploys.unknown_outcome.as_ref().map_or_else(String::new, |u| {
+        format!(
+            "⚠ the last rollback of {} to {} has an UNKNOWN outcome: check the deploy system first. ",
+            u.service, u.to_version
+        )
+    });
     let (lang, command) = match &plan.method {
         RollbackMethod::Command { command } => ("sh", command.clone()),
         RollbackMethod::ArgoCd { .. } => ("Argo CD API", String::new()),
@@ -95,11 +140,11 @@ pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
     };
     state.modal = Some(Modal::ConfirmStep(Box::new(StepConfirm {
         runbook: ROLLBACKS.into(),
-        step: format!("rollback-{}-to-{}", plan.from_version, plan.to_version),
-        step_text: format!(
-            "Roll {} in {} back from {} to {}",
+        step: one_line(&format!("rollback-{}-to-{}", plan.from_version, plan.to_version)),
+        step_text: one_line(&format!(
+            "{caution}Roll {} in {} back from {} to {}",
             plan.service, plan.environment, plan.from_version, plan.to_version
-        ),
+        )),
         risk: Risk::Destructive,
         lang: lang.into(),
         command,
@@ -122,6 +167,11 @@ pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, no
         plan: plan.clone(),
         started_at: now,
     });
+    state.deploys.last_rollback = Some(RollbackMark {
+        entry: plan.entry.clone(),
+        to_version: plan.to_version.clone(),
+        at: now,
+    });
     state.notify(
         NoticeLevel::Info,
         format!("rolling {} back to {}…", plan.service, plan.to_version),
@@ -139,31 +189,8 @@ pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, no
         },
     )]);
     match &plan.method {
-        RollbackMethod::Command { .. } => {
-            // Its output shows in the Runbook pane like a step's.
-            state.runbook.runs.push(ActiveRun {
-                run: id,
-                runbook: confirm.runbook.clone(),
-                step: confirm.step.clone(),
-                display: confirm.display.clone(),
-                started_at: now,
-                output: Default::default(),
-                result: None,
-            });
-            if state.runbook.runs.len() > 32 {
-                state.runbook.runs.remove(0);
-            }
-            effects.push(Effect::RunStep(StepRun {
-                run: id,
-                incident: state.journal.incident_id.clone().filter(|_| state.incident_open()),
-                runbook: confirm.runbook,
-                step: confirm.step,
-                lang: "sh".into(),
-                command: confirm.command,
-                display: confirm.display,
-                timeout: confirm.timeout,
-            }));
-        }
+        // Its output shows in the Runbook pane like a step's.
+        RollbackMethod::Command { .. } => effects.push(super::runbook_run::command_run(state, id, confirm, now)),
         RollbackMethod::ArgoCd { .. } | RollbackMethod::Github { .. } => {
             effects.push(Effect::Rollback(RollbackCall { id, plan }));
         }
@@ -173,24 +200,13 @@ pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, no
 
 /// A command rollback ended.
 pub fn on_command_finished(state: &mut AppState, run: u64, result: &StepResult, now: DateTime<Utc>) -> Vec<Effect> {
-    let outcome = match (&result.error, result.timed_out, result.exit_code, result.signal) {
-        (Some(e), _, _, _) => format!("could not run: {e}"),
-        (None, true, _, _) => format!(
-            "timed out after {}s; its process group was killed",
-            result.duration.as_secs()
-        ),
-        (None, false, Some(code), _) => format!("exit {code}"),
-        (None, false, None, Some(signal)) => format!("killed by signal {signal}"),
-        _ => "killed".to_string(),
-    };
-    // A timeout or a signal may have cut it off halfway; an exit status is an answer.
-    let uncertain = result.error.is_none() && (result.timed_out || result.exit_code.is_none());
     let answer = if result.succeeded() {
-        Ok(outcome)
+        Ok(result.outcome())
     } else {
         Err(RollbackFailure {
-            message: outcome,
-            uncertain,
+            message: result.outcome(),
+            // A timeout or a signal may have cut it off halfway; an exit status is an answer.
+            uncertain: result.cut_off(),
         })
     };
     finish(
@@ -239,6 +255,7 @@ fn finish(
         Ok(text) => (true, false, text),
         Err(f) => (false, f.uncertain, f.message),
     };
+    state.deploys.unknown_outcome = uncertain.then(|| plan.clone());
     let text = match (ok, uncertain) {
         (true, _) => format!("rollback of {} to {}: {outcome}", plan.service, plan.to_version),
         (false, true) => format!(
@@ -272,12 +289,20 @@ fn finish(
                 now,
             );
         } else if matches!(plan.method, RollbackMethod::Command { .. }) {
-            state.deploys.smoke = SmokeWait::AwaitingProbes;
+            state.deploys.smoke = SmokeWait::AwaitingProbes { since: now };
         } else {
             // The API only accepted it: the rollout runs now, and the checks wait for it.
+            let known = state
+                .deploys
+                .deploys
+                .iter()
+                .filter(|d| rollback::entry_of(d) == plan.entry)
+                .map(|d| d.id.clone())
+                .collect();
             state.deploys.smoke = SmokeWait::AfterRollout {
                 entry: plan.entry,
                 since: flight.started_at,
+                known,
             };
         }
         effects.push(Effect::RefreshAll);
@@ -287,8 +312,11 @@ fn finish(
 
 /// After a poll of the deploy source `entry`: once the rollout an API rollback started has
 /// settled (no deploy of the entry in progress, and one that started since), the smoke checks run.
-pub fn on_deploys(state: &mut AppState, entry: &str) -> Vec<Effect> {
-    let SmokeWait::AfterRollout { entry: waiting, since } = &state.deploys.smoke else {
+pub fn on_deploys(state: &mut AppState, entry: &str, now: DateTime<Utc>) -> Vec<Effect> {
+    let SmokeWait::AfterRollout {
+        entry: waiting, known, ..
+    } = &state.deploys.smoke
+    else {
         return Vec::new();
     };
     if waiting != entry {
@@ -300,11 +328,10 @@ pub fn on_deploys(state: &mut AppState, entry: &str) -> Vec<Effect> {
         .iter()
         .filter(|d| rollback::entry_of(d) == entry)
         .collect();
-    // Clocks differ between the cockpit and the deploy system: a minute of slack.
-    let started = mine.iter().any(|d| d.started_at >= *since - Duration::minutes(1));
+    let started = mine.iter().any(|d| !known.contains(&d.id));
     let settled = !mine.iter().any(|d| d.status == DeployStatus::InProgress);
     if started && settled {
-        state.deploys.smoke = SmokeWait::AwaitingProbes;
+        state.deploys.smoke = SmokeWait::AwaitingProbes { since: now };
         return vec![Effect::RefreshAll];
     }
     Vec::new()
@@ -314,7 +341,7 @@ pub fn on_deploys(state: &mut AppState, entry: &str) -> Vec<Effect> {
 pub fn on_tick(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
     match &state.deploys.smoke {
         SmokeWait::AfterRollout { since, .. } if now - *since >= ROLLOUT_WAIT => {
-            state.deploys.smoke = SmokeWait::AwaitingProbes;
+            state.deploys.smoke = SmokeWait::AwaitingProbes { since: now };
             state.notify(
                 NoticeLevel::Warn,
                 "the rollback's rollout was not seen to finish in 15 minutes: smoke checks run now",
@@ -327,14 +354,17 @@ pub fn on_tick(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
 }
 
 /// Whether a new or changed deploy starts the canary watch its entry asks for (`canary = "30m"`):
-/// a deploy (not a rollback or migration) that has not failed, whose watch would not be over.
+/// a deploy (not a rollback, not the rollback just sent, not a migration) that has not failed,
+/// whose watch would not be over.
 pub fn canary_length_for(
     state: &AppState,
     deploy: &crate::domain::deploy::Deploy,
     now: DateTime<Utc>,
 ) -> Option<Duration> {
     let length = *state.deploys.canary.get(rollback::entry_of(deploy))?;
+    let rolling_back = state.deploys.last_rollback.as_ref().is_some_and(|m| m.covers(deploy));
     let wanted = deploy.kind == DeployKind::Deploy
+        && !rolling_back
         && matches!(deploy.status, DeployStatus::InProgress | DeployStatus::Succeeded)
         && deploy.started_at + length > now;
     wanted.then_some(length)

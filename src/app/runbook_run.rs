@@ -270,9 +270,9 @@ pub fn on_confirm_key(
     }
 }
 
-fn launch(state: &mut AppState, confirm: StepConfirm, now: DateTime<Utc>) -> Vec<Effect> {
-    let run = state.runbook.next_run;
-    state.runbook.next_run += 1;
+/// Hands a confirmed command to the runner as run `run`: its output view in the pane (the newest
+/// 32 runs are kept) and the `Effect::RunStep`.
+pub fn command_run(state: &mut AppState, run: u64, confirm: StepConfirm, now: DateTime<Utc>) -> Effect {
     state.runbook.runs.push(ActiveRun {
         run,
         runbook: confirm.runbook.clone(),
@@ -282,10 +282,24 @@ fn launch(state: &mut AppState, confirm: StepConfirm, now: DateTime<Utc>) -> Vec
         output: Default::default(),
         result: None,
     });
-    // Keep the newest runs only.
     if state.runbook.runs.len() > 32 {
         state.runbook.runs.remove(0);
     }
+    Effect::RunStep(StepRun {
+        run,
+        incident: state.journal.incident_id.clone().filter(|_| state.incident_open()),
+        runbook: confirm.runbook,
+        step: confirm.step,
+        lang: confirm.lang,
+        command: confirm.command,
+        display: confirm.display,
+        timeout: confirm.timeout,
+    })
+}
+
+fn launch(state: &mut AppState, confirm: StepConfirm, now: DateTime<Utc>) -> Vec<Effect> {
+    let run = state.runbook.next_run;
+    state.runbook.next_run += 1;
     let mut drafts = Vec::new();
     if let Some(runbook) = state.runbook.find(&confirm.runbook).cloned() {
         attach_if_needed(state, &runbook, now, &mut drafts);
@@ -301,16 +315,7 @@ fn launch(state: &mut AppState, confirm: StepConfirm, now: DateTime<Utc>) -> Vec
     }
     state.notify(NoticeLevel::Info, format!("running {}…", confirm.step), now);
     let mut effects = record(drafts);
-    effects.push(Effect::RunStep(StepRun {
-        run,
-        incident: state.journal.incident_id.clone().filter(|_| state.incident_open()),
-        runbook: confirm.runbook,
-        step: confirm.step,
-        lang: confirm.lang,
-        command: confirm.command,
-        display: confirm.display,
-        timeout: confirm.timeout,
-    }));
+    effects.push(command_run(state, run, confirm, now));
     effects
 }
 
@@ -327,21 +332,19 @@ pub fn on_output(state: &mut AppState, run: u64, lines: Vec<String>, _now: DateT
 }
 
 pub fn on_finished(state: &mut AppState, run: u64, result: StepResult, now: DateTime<Utc>) -> Vec<Effect> {
-    let Some(active) = state.runbook.runs.iter_mut().find(|r| r.run == run) else {
-        return Vec::new();
-    };
-    active.result = Some(result.clone());
-    if active.runbook == ROLLBACKS {
+    if let Some(active) = state.runbook.runs.iter_mut().find(|r| r.run == run) {
+        active.result = Some(result.clone());
+    }
+    // A command rollback ends its rollback, even if its output view has been dropped.
+    if state.deploys.in_flight.as_ref().is_some_and(|f| f.id == run) {
         return super::rollback::on_command_finished(state, run, &result, now);
     }
+    let Some(active) = state.runbook.runs.iter().find(|r| r.run == run) else {
+        return Vec::new();
+    };
     let (runbook, step, display) = (active.runbook.clone(), active.step.clone(), active.display.clone());
     let ok = result.succeeded();
-    let outcome = match (&result.error, result.timed_out, result.exit_code) {
-        (Some(e), _, _) => format!("could not run: {e}"),
-        (None, true, _) => "timed out".to_string(),
-        (None, false, Some(code)) => format!("exit {code}"),
-        _ => "killed".to_string(),
-    };
+    let outcome = result.outcome();
     state.notify(
         if ok { NoticeLevel::Info } else { NoticeLevel::Warn },
         format!("{step}: {outcome}"),

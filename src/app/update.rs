@@ -1078,7 +1078,10 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
         }
         SourceData::Signals(readings) => state.signals.set_signals(readings),
         SourceData::Probes(results) => {
-            if state.deploys.smoke == super::rollback::SmokeWait::AwaitingProbes && !results.is_empty() {
+            // The smoke checks: probe results taken once the rollback's rollout had settled.
+            let smoke =
+                matches!(state.deploys.smoke, super::rollback::SmokeWait::AwaitingProbes { since } if at >= since);
+            if smoke && !results.is_empty() {
                 state.deploys.smoke = super::rollback::SmokeWait::Idle;
                 let ok = results
                     .iter()
@@ -1142,7 +1145,7 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
                 .get(update_source)
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
-            for d in state.deploys.merge(deploys) {
+            for d in state.deploys.merge_from(&entry, deploys) {
                 if let Some(length) = super::rollback::canary_length_for(state, &d, at) {
                     canary_effects.extend(super::canary::start_for_deploy(state, &d, length, at));
                 }
@@ -1156,7 +1159,7 @@ fn on_source(state: &mut AppState, update: SourceUpdate) -> Vec<Effect> {
                     },
                 ));
             }
-            canary_effects.extend(super::rollback::on_deploys(state, &entry));
+            canary_effects.extend(super::rollback::on_deploys(state, &entry, at));
         }
     }
     let mut effects = record(drafts);

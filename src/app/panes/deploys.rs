@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::app::list::ListView;
-use crate::app::rollback::{RollbackInFlight, SmokeWait};
-use crate::domain::deploy::{Deploy, sort_newest_first};
-use crate::domain::rollback::RollbackVia;
+use crate::app::rollback::{RollbackInFlight, RollbackMark, SmokeWait};
+use crate::domain::deploy::{Deploy, DeployKind, DeployStatus, sort_newest_first};
+use crate::domain::rollback::{RollbackPlan, RollbackVia, entry_of};
 
 #[derive(Debug, Clone, Default)]
 pub struct DeploysPane {
@@ -19,18 +19,45 @@ pub struct DeploysPane {
     pub in_flight: Option<RollbackInFlight>,
     /// The smoke checks after a finished rollback.
     pub smoke: SmokeWait,
+    /// The last rollback sent: its entry's later deploys at the version it returned to are it.
+    pub last_rollback: Option<RollbackMark>,
+    /// A rollback whose outcome is unknown (it timed out), until its entry shows it happened.
+    pub unknown_outcome: Option<RollbackPlan>,
 }
 
 /// How many deploys are kept.
 const KEPT: usize = 200;
 
 impl DeploysPane {
-    /// Merges a poll's history; returns the deploys that are new or changed status.
+    /// Merges a poll of the `[[deploys]]` entry `entry`: a deploy of it still shown as running but
+    /// absent from the poll has ended (an Argo CD sync operation becomes a history entry), and its
+    /// deploys that carry out the last rollback are marked as a rollback. Returns the deploys that
+    /// are new or changed status.
+    pub fn merge_from(&mut self, entry: &str, mut incoming: Vec<Deploy>) -> Vec<Deploy> {
+        self.deploys.retain(|d| {
+            entry_of(d) != entry || d.status != DeployStatus::InProgress || incoming.iter().any(|n| n.id == d.id)
+        });
+        if let Some(mark) = &self.last_rollback {
+            for d in incoming
+                .iter_mut()
+                .filter(|d| d.kind == DeployKind::Deploy && mark.covers(d))
+            {
+                d.kind = DeployKind::Rollback;
+                // The rollback with an unknown outcome did happen.
+                if self.unknown_outcome.as_ref().is_some_and(|u| u.entry == mark.entry) {
+                    self.unknown_outcome = None;
+                }
+            }
+        }
+        self.merge(incoming)
+    }
+
+    /// Merges deploys from any source; returns the deploys that are new or changed status.
     pub fn merge(&mut self, incoming: Vec<Deploy>) -> Vec<Deploy> {
         let mut changed = Vec::new();
         for d in incoming {
             match self.deploys.iter_mut().find(|k| k.id == d.id) {
-                Some(known) if known.status != d.status => {
+                Some(known) if known.status != d.status || known.kind != d.kind => {
                     changed.push(d.clone());
                     *known = d;
                 }
@@ -56,8 +83,8 @@ impl DeploysPane {
                     && p.service == d.service
                     && p.environment == d.environment
                     && p.started_at < d.started_at
-                    && p.kind == crate::domain::deploy::DeployKind::Deploy
-                    && p.status == crate::domain::deploy::DeployStatus::Succeeded
+                    && p.kind == DeployKind::Deploy
+                    && p.status == DeployStatus::Succeeded
             })
             .max_by_key(|p| p.started_at)
     }

@@ -9,9 +9,11 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::rollback::failure;
 use super::{DeployError, short_revision};
 use crate::config::{ArgoCdConfig, HttpSource};
 use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
+use crate::domain::rollback::RollbackFailure;
 use crate::domain::sanitize::one_line;
 use crate::sources::http::{ClientError, Endpoint};
 
@@ -248,7 +250,7 @@ impl ArgoCdSource {
     /// Rolls the application back to history entry `history_id`, once. Argo CD answers with the
     /// application and runs the rollback as a sync operation (the next poll shows it). Its refusals
     /// come back in its own words; auto-sync, which forbids a rollback, also gets what to do.
-    pub async fn rollback(&self, history_id: i64) -> Result<String, DeployError> {
+    pub async fn rollback(&self, history_id: i64) -> Result<String, RollbackFailure> {
         let path = format!("/api/v1/applications/{}/rollback", self.app);
         let body = RollbackRequest {
             name: &self.app,
@@ -256,14 +258,18 @@ impl ArgoCdSource {
             dry_run: false,
             prune: false,
         };
+        let sent = |e| failure(e, true);
         let response = self
             .endpoint
             .post_json(&path, &body)
             .await
-            .map_err(DeployError::Fetch)?;
-        let what = || format!("Argo CD rollback of {}", self.app);
+            .map_err(|e| sent(DeployError::Fetch(e)))?;
         if !response.is_success() {
-            let mut error = DeployError::status(what(), response.status, &response.body);
+            let mut error = DeployError::status(
+                format!("Argo CD rollback of {}", self.app),
+                response.status,
+                &response.body,
+            );
             if let DeployError::Status { detail, .. } = &mut error
                 && detail.contains("auto-sync")
             {
@@ -272,21 +278,12 @@ impl ArgoCdSource {
                     self.app
                 ));
             }
-            return Err(error);
+            return Err(sent(error));
         }
-        let app: Application =
-            serde_json::from_slice(&response.body).map_err(|source| DeployError::Json { what: what(), source })?;
-        let phase = app
-            .status
-            .operation_state
-            .as_ref()
-            .map(|o| o.phase.as_str())
-            .filter(|p| !p.is_empty())
-            .unwrap_or("queued");
+        // The answer is the application; its operation state may still be the previous sync's.
         Ok(format!(
-            "Argo CD accepted the rollback of {} to history {history_id}; its sync operation is {}",
-            self.app,
-            phase.to_lowercase()
+            "Argo CD accepted the rollback of {} to history {history_id} (HTTP {}); it runs as a sync operation",
+            self.app, response.status
         ))
     }
 }

@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
 
+use super::rollback::failure;
 use super::{DeployError, MAX_DEPLOYS, short_revision};
 use crate::config::{GithubConfig, HttpSource};
 use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
+use crate::domain::rollback::RollbackFailure;
 use crate::domain::sanitize::one_line;
 use crate::sources::http::{ClientError, Endpoint};
 
@@ -224,34 +226,38 @@ impl GithubSource {
     /// with task `deploy:rollback`. Whatever carries out the repository's deployments (an Actions
     /// workflow on `deployment`) does the rest. Sent once: a 202 (GitHub merged instead of
     /// deploying), 409 or 422 comes back in GitHub's words.
-    pub async fn rollback(&self, deployment_id: u64, from_version: &str) -> Result<String, DeployError> {
+    pub async fn rollback(&self, deployment_id: u64, from_version: &str) -> Result<String, RollbackFailure> {
+        // The earlier deployment's commit; nothing is sent if this fails.
+        let unsent = |e| failure(e, false);
         let path = format!("/repos/{}/deployments/{deployment_id}", self.repo);
         let what = || format!("GitHub deployment {deployment_id}");
-        let response = self.endpoint.get(&path, &[]).await.map_err(DeployError::Fetch)?;
+        let response = self
+            .endpoint
+            .get(&path, &[])
+            .await
+            .map_err(|e| unsent(DeployError::Fetch(e)))?;
         if !response.is_success() {
-            return Err(DeployError::status(what(), response.status, &response.body));
+            return Err(unsent(DeployError::status(what(), response.status, &response.body)));
         }
-        let earlier: Deployment =
-            serde_json::from_slice(&response.body).map_err(|source| DeployError::Json { what: what(), source })?;
+        let earlier: Deployment = serde_json::from_slice(&response.body)
+            .map_err(|source| unsent(DeployError::Json { what: what(), source }))?;
         if earlier.sha.is_empty() {
-            return Err(DeployError::Invalid {
+            return Err(unsent(DeployError::Invalid {
                 what: what(),
                 detail: "it names no commit (sha)".into(),
-            });
+            }));
         }
         let environment = if earlier.environment.is_empty() {
             self.environment.clone().unwrap_or_else(|| "production".into())
         } else {
-            earlier.environment.clone()
+            one_line(&earlier.environment)
         };
+        let short = short_revision(&earlier.sha);
         let body = CreateDeployment {
             git_ref: &earlier.sha,
             task: ROLLBACK_TASK,
             environment: &environment,
-            description: format!(
-                "Rollback from {from_version} to {} (warroom)",
-                short_revision(&earlier.sha)
-            ),
+            description: format!("Rollback from {from_version} to {short} (warroom)"),
             auto_merge: false,
             required_contexts: [],
             payload: serde_json::json!({ "rollback_of": from_version, "deployment": deployment_id }),
@@ -261,22 +267,21 @@ impl GithubSource {
             .endpoint
             .post_json(&create, &body)
             .await
-            .map_err(DeployError::Fetch)?;
-        let created = || "GitHub deployment of the rollback".to_string();
+            .map_err(|e| failure(DeployError::Fetch(e), true))?;
         match response.status {
             201 => {
-                let new: Created = serde_json::from_slice(&response.body).map_err(|source| DeployError::Json {
-                    what: created(),
-                    source,
-                })?;
+                // Created; an unreadable answer does not undo that.
+                let id = serde_json::from_slice::<Created>(&response.body)
+                    .map_or_else(|_| "(id unreadable)".to_string(), |c| c.id.to_string());
                 Ok(format!(
-                    "GitHub deployment {} of {} to {environment} created (task {ROLLBACK_TASK}); the repository's deployment workflow carries it out",
-                    new.id,
-                    short_revision(&earlier.sha)
+                    "GitHub deployment {id} of {short} to {environment} created (task {ROLLBACK_TASK}); the repository's deployment workflow carries it out"
                 ))
             }
-            // 202: GitHub merged the default branch instead and created nothing.
-            code => Err(DeployError::status(created(), code, &response.body)),
+            // 202: GitHub merged the default branch instead and created nothing; 409, 422: refused.
+            code => Err(failure(
+                DeployError::status("GitHub deployment of the rollback", code, &response.body),
+                true,
+            )),
         }
     }
 }

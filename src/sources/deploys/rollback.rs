@@ -35,34 +35,36 @@ impl Deployer {
             .sources
             .get(&plan.entry)
             .ok_or_else(|| refused(format!("no deploy source {}: nothing was sent", plan.entry)))?;
-        let answer = match (&plan.method, source) {
+        match (&plan.method, source) {
             (RollbackMethod::ArgoCd { history_id, .. }, DeploySource::ArgoCd(argo)) => argo.rollback(*history_id).await,
             (RollbackMethod::Github { deployment_id, .. }, DeploySource::Github(github)) => {
                 github.rollback(*deployment_id, &plan.from_version).await
             }
-            (method, _) => {
-                return Err(refused(format!(
-                    "{} cannot roll back through {}: nothing was sent",
-                    plan.entry,
-                    method.word()
-                )));
-            }
-        };
-        answer.map_err(failure)
+            (method, _) => Err(refused(format!(
+                "{} cannot roll back through {}: nothing was sent",
+                plan.entry,
+                method.word()
+            ))),
+        }
     }
 }
 
-/// A failed call as the responder sees it: certain when the server answered (or could not be
-/// reached at all), uncertain when the request may have arrived.
-pub fn failure(error: DeployError) -> RollbackFailure {
-    let uncertain = match &error {
-        DeployError::Fetch(e) => !matches!(e.kind, FetchErrorKind::Connect | FetchErrorKind::Status(_)),
-        _ => false,
+/// A failed call as the responder sees it. Nothing `sent` (a lookup before the call failed) or a
+/// server that could not be reached is certain; once the request may have arrived, a timeout, a
+/// dropped connection or a 5xx (often a proxy in front of the API) leaves the outcome unknown.
+pub fn failure(error: DeployError, sent: bool) -> RollbackFailure {
+    let uncertain = sent
+        && match &error {
+            DeployError::Fetch(e) => !matches!(e.kind, FetchErrorKind::Connect),
+            DeployError::Status { code, .. } => *code >= 500,
+            _ => false,
+        };
+    let message = if sent {
+        error.to_string()
+    } else {
+        format!("{error}: nothing was sent")
     };
-    RollbackFailure {
-        message: error.to_string(),
-        uncertain,
-    }
+    RollbackFailure { message, uncertain }
 }
 
 /// Starts the deployer; confirmed calls go to the returned sender.

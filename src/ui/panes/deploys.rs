@@ -26,7 +26,7 @@ pub fn summary(state: &AppState) -> String {
     let rollback = match (&state.deploys.in_flight, &state.deploys.smoke) {
         (Some(f), _) => Some(format!("↺ rolling back to {}…", f.plan.to_version)),
         (None, SmokeWait::AfterRollout { .. }) => Some("↺ rollout running · smoke checks wait".to_string()),
-        (None, SmokeWait::AwaitingProbes) => Some("↺ smoke checks running".to_string()),
+        (None, SmokeWait::AwaitingProbes { .. }) => Some("↺ smoke checks running".to_string()),
         (None, SmokeWait::Idle) => None,
     };
     match rollback {
