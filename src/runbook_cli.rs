@@ -350,6 +350,7 @@ pub fn show(rb: &Runbook, out: &mut dyn Write) {
                 humantime::format_duration(c.timeout)
             ),
             StepKind::Verify(_) => "verify".to_string(),
+            StepKind::Rollback { .. } => "rollback · the configured rollback of the newest deploy".to_string(),
         };
         let _ = writeln!(
             out,
@@ -360,7 +361,7 @@ pub fn show(rb: &Runbook, out: &mut dyn Write) {
         );
         let _ = writeln!(out, "     {}", one_line(&step.text));
         let (prompt, code) = match &step.kind {
-            StepKind::Check => continue,
+            StepKind::Check | StepKind::Rollback { .. } => continue,
             StepKind::Command(c) => ("$", c.code.as_str()),
             StepKind::Verify(v) => {
                 if let Some(d) = &v.description {

@@ -733,3 +733,109 @@ fn after_an_unknown_outcome_the_next_confirmation_warns_until_the_rollback_shows
     };
     assert!(!confirm.step_text.contains("UNKNOWN"), "{}", confirm.step_text);
 }
+
+/// Opens an incident the way the journal reports one.
+fn open_incident(s: &mut AppState) {
+    let declared = warroom::journal::prepare(
+        vec![warroom::app::effect::EventDraft {
+            occurred_at: at(500),
+            actor: Some("alice".into()),
+            event: Event::IncidentDeclared {
+                title: "odin errors".into(),
+                severity: warroom::domain::incident::IncidentSeverity::Sev2,
+                commander: None,
+            },
+            supersedes: None,
+        }],
+        "alice",
+        at(500),
+    )
+    .iter()
+    .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
+    .collect();
+    update(
+        s,
+        Msg::Journal(warroom::app::msg::JournalEvent::Opened {
+            id: "inc-1".into(),
+            entries: declared,
+            notice: None,
+        }),
+        at(500),
+    );
+}
+
+#[test]
+fn the_rollback_runbooks_step_runs_the_configured_rollback_and_follows_its_outcome() {
+    use warroom::domain::runbook::StepState;
+    let mut s = deploys_state(argo());
+    open_incident(&mut s);
+    press(&mut s, ":", at(600));
+    type_text(&mut s, "runbook rollback", at(600));
+    press(&mut s, "enter", at(600));
+    assert_eq!(s.focus, PaneId::Runbook);
+    // mark-incident, find-previous-tag, revert-configured.
+    press(&mut s, "g j j", at(600));
+    assert!(screen_text(&s, at(600)).contains("↺▲"), "the step shows it rolls back");
+    press(&mut s, "x", at(600));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation: {:?}", s.notice)
+    };
+    assert_eq!(
+        (confirm.runbook.as_str(), confirm.step.as_str()),
+        ("rollback", "revert-configured")
+    );
+    assert_eq!(
+        confirm.display, r#"POST /api/v1/applications/odin/rollback {"id": 6}"#,
+        "1.4.2 back to 1.4.1"
+    );
+    type_text(&mut s, "odin", at(600));
+    let effects = press(&mut s, "enter", at(600));
+    let recorded = events(&effects);
+    assert!(
+        recorded.iter().any(
+            |e| matches!(e, Event::StepChanged { step, state: StepState::Running, .. } if step == "revert-configured")
+        ),
+        "{recorded:?}"
+    );
+    assert!(recorded.iter().any(|e| matches!(e, Event::RollbackStarted { .. })));
+    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
+        panic!("{effects:?}")
+    };
+    let done = update(
+        &mut s,
+        Msg::RollbackDone {
+            id: call.id,
+            result: Err(RollbackFailure {
+                message: "HTTP 403 from Argo CD rollback of odin: permission denied".into(),
+                uncertain: false,
+            }),
+        },
+        at(601),
+    );
+    let recorded = events(&done);
+    assert!(
+        recorded.iter().any(
+            |e| matches!(e, Event::StepChanged { step, state: StepState::Failed, reason: Some(r), .. }
+            if step == "revert-configured" && r.contains("permission denied"))
+        ),
+        "{recorded:?}"
+    );
+    assert!(
+        recorded
+            .iter()
+            .any(|e| matches!(e, Event::RollbackFinished { ok: false, .. }))
+    );
+    // Without a deploy source that can roll back, the step says so.
+    let mut bare = empty_state((120, 40));
+    press(&mut bare, ":", at(600));
+    type_text(&mut bare, "runbook rollback", at(600));
+    press(&mut bare, "enter g j j x", at(600));
+    assert!(bare.modal.is_none());
+    assert!(
+        bare.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no deploy of odin")),
+        "{:?}",
+        bare.notice
+    );
+}

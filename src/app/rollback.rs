@@ -15,7 +15,7 @@ use super::state::{AppState, Modal, NoticeLevel};
 use super::update::{human, record};
 use crate::domain::deploy::{Deploy, DeployKind, DeployStatus};
 use crate::domain::rollback::{self, RollbackFailure, RollbackMethod, RollbackPlan};
-use crate::domain::runbook::Risk;
+use crate::domain::runbook::{Risk, Runbook, Step, StepState};
 use crate::domain::sanitize::one_line;
 use crate::domain::timeline::Event;
 
@@ -30,6 +30,8 @@ pub struct RollbackInFlight {
     pub id: u64,
     pub plan: RollbackPlan,
     pub started_at: DateTime<Utc>,
+    /// The runbook step (runbook id, step id) it carries out, if it came from one.
+    pub step: Option<(String, String)>,
 }
 
 /// Where the smoke checks after a rollback stand.
@@ -69,6 +71,54 @@ impl RollbackMark {
 /// `R` in the Deploys pane: plan a rollback of the selected deploy to the newest earlier
 /// successful one and ask for the service name.
 pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
+    let rows = state.deploys.visible_rows();
+    let Some(deploy) = rows
+        .get(state.deploys.list.cursor.selected)
+        .and_then(|&i| state.deploys.deploys.get(i))
+        .cloned()
+    else {
+        state.notify(NoticeLevel::Info, "no deploy selected (5 focuses Deploys)", now);
+        return Vec::new();
+    };
+    confirm_rollback_of(state, deploy, None, now)
+}
+
+/// `x` on a runbook's ```` ```rollback ```` step: the same rollback for the newest deploy of the
+/// cockpit's service from a source with a rollback configured; the step follows its outcome.
+pub fn start_for_step(state: &mut AppState, runbook: &Runbook, step: &Step, now: DateTime<Utc>) -> Vec<Effect> {
+    let newest = state
+        .deploys
+        .deploys
+        .iter()
+        .filter(|d| {
+            d.kind == DeployKind::Deploy
+                && d.service == state.service
+                && state.deploys.rollback.contains_key(rollback::entry_of(d))
+        })
+        .max_by_key(|d| d.started_at)
+        .cloned();
+    let Some(deploy) = newest else {
+        state.notify(
+            NoticeLevel::Warn,
+            format!(
+                "no deploy of {} from a source with a rollback configured (Deploys pane, [[deploys]] rollback)",
+                state.service
+            ),
+            now,
+        );
+        return Vec::new();
+    };
+    confirm_rollback_of(state, deploy, Some((runbook.id.clone(), step.id.clone())), now)
+}
+
+/// Plans the rollback of `deploy` to the deploy before it and opens the confirmation. `step` is
+/// the runbook step it carries out, if any.
+fn confirm_rollback_of(
+    state: &mut AppState,
+    deploy: Deploy,
+    step: Option<(String, String)>,
+    now: DateTime<Utc>,
+) -> Vec<Effect> {
     if let Some(running) = &state.deploys.in_flight {
         let text = format!(
             "a rollback of {} to {} is still running (sent {}): wait for its answer",
@@ -79,15 +129,6 @@ pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         state.notify(NoticeLevel::Warn, text, now);
         return Vec::new();
     }
-    let rows = state.deploys.visible_rows();
-    let Some(deploy) = rows
-        .get(state.deploys.list.cursor.selected)
-        .and_then(|&i| state.deploys.deploys.get(i))
-        .cloned()
-    else {
-        state.notify(NoticeLevel::Info, "no deploy selected (5 focuses Deploys)", now);
-        return Vec::new();
-    };
     if deploy.kind != DeployKind::Deploy {
         let what = if deploy.kind == DeployKind::Rollback {
             "a rollback"
@@ -138,9 +179,16 @@ pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         RollbackMethod::ArgoCd { .. } => ("Argo CD API", String::new()),
         RollbackMethod::Github { .. } => ("GitHub API", String::new()),
     };
+    // A runbook step keeps its own name (its state follows the rollback).
+    let (runbook, step) = step.unwrap_or_else(|| {
+        (
+            ROLLBACKS.to_string(),
+            one_line(&format!("rollback-{}-to-{}", plan.from_version, plan.to_version)),
+        )
+    });
     state.modal = Some(Modal::ConfirmStep(Box::new(StepConfirm {
-        runbook: ROLLBACKS.into(),
-        step: one_line(&format!("rollback-{}-to-{}", plan.from_version, plan.to_version)),
+        runbook,
+        step,
         step_text: one_line(&format!(
             "{caution}Roll {} in {} back from {} to {}",
             plan.service, plan.environment, plan.from_version, plan.to_version
@@ -162,10 +210,12 @@ pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
 pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, now: DateTime<Utc>) -> Vec<Effect> {
     let id = state.runbook.next_run;
     state.runbook.next_run += 1;
+    let step = (confirm.runbook != ROLLBACKS).then(|| (confirm.runbook.clone(), confirm.step.clone()));
     state.deploys.in_flight = Some(RollbackInFlight {
         id,
         plan: plan.clone(),
         started_at: now,
+        step: step.clone(),
     });
     state.deploys.last_rollback = Some(RollbackMark {
         entry: plan.entry.clone(),
@@ -177,7 +227,22 @@ pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, no
         format!("rolling {} back to {}…", plan.service, plan.to_version),
         now,
     );
-    let mut effects = record(vec![human(
+    let mut drafts = Vec::new();
+    if let Some((runbook, step)) = &step {
+        if let Some(rb) = state.runbook.find(runbook).cloned() {
+            super::runbook_run::attach_if_needed(state, &rb, now, &mut drafts);
+        }
+        if state.incident_open() {
+            drafts.push(super::runbook_run::step_changed(
+                runbook,
+                step,
+                StepState::Running,
+                None,
+                now,
+            ));
+        }
+    }
+    drafts.push(human(
         now,
         Event::RollbackStarted {
             service: plan.service.clone(),
@@ -187,7 +252,8 @@ pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, no
             method: plan.method.word().into(),
             call: confirm.display.clone(),
         },
-    )]);
+    ));
+    let mut effects = record(drafts);
     match &plan.method {
         // Its output shows in the Runbook pane like a step's.
         RollbackMethod::Command { .. } => effects.push(super::runbook_run::command_run(state, id, confirm, now)),
@@ -265,7 +331,19 @@ fn finish(
         (false, false) => format!("rollback of {} FAILED: {outcome}", plan.service),
     };
     state.notify(if ok { NoticeLevel::Info } else { NoticeLevel::Warn }, text, now);
-    let mut effects = record(vec![human(
+    let mut drafts = Vec::new();
+    // The runbook step it carried out is done, or failed with the reason.
+    if let Some((runbook, step)) = &flight.step
+        && state.incident_open()
+    {
+        let (to, reason) = if ok {
+            (StepState::Done, None)
+        } else {
+            (StepState::Failed, Some(outcome.clone()))
+        };
+        drafts.push(super::runbook_run::step_changed(runbook, step, to, reason, now));
+    }
+    drafts.push(human(
         now,
         Event::RollbackFinished {
             service: plan.service.clone(),
@@ -278,7 +356,8 @@ fn finish(
             saved_to,
             digest,
         },
-    )]);
+    ));
+    let mut effects = record(drafts);
     if ok {
         let has_probes = state.sources.iter().any(|s| s.kind == super::msg::SourceKind::Probes);
         if !has_probes {

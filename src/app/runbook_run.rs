@@ -90,7 +90,7 @@ pub fn input_values(state: &AppState, runbook: &Runbook) -> BTreeMap<String, Str
 }
 
 /// Attaches `runbook` to the open incident if it is not yet.
-fn attach_if_needed(state: &AppState, runbook: &Runbook, now: DateTime<Utc>, drafts: &mut Vec<EventDraft>) {
+pub(crate) fn attach_if_needed(state: &AppState, runbook: &Runbook, now: DateTime<Utc>, drafts: &mut Vec<EventDraft>) {
     let attached = state
         .incident
         .as_ref()
@@ -106,7 +106,13 @@ fn attach_if_needed(state: &AppState, runbook: &Runbook, now: DateTime<Utc>, dra
     }
 }
 
-fn step_changed(runbook: &str, step: &str, to: StepState, reason: Option<String>, now: DateTime<Utc>) -> EventDraft {
+pub(crate) fn step_changed(
+    runbook: &str,
+    step: &str,
+    to: StepState,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> EventDraft {
     human(
         now,
         Event::StepChanged {
@@ -158,6 +164,9 @@ pub fn start_run(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         state.notify(NoticeLevel::Info, "no runbook step selected (:runbook <id>)", now);
         return Vec::new();
     };
+    if let StepKind::Rollback { .. } = step.kind {
+        return super::rollback::start_for_step(state, &runbook, &step, now);
+    }
     let StepKind::Command(command) = &step.kind else {
         let hint = match step.kind {
             StepKind::Verify(_) => "a verify step: v checks it now",

@@ -86,6 +86,9 @@ pub enum StepKind {
     Command(CommandStep),
     /// Checks itself when its PromQL condition holds (see [`verify_outcome`]).
     Verify(VerifyStep),
+    /// Rolls the service's newest deploy back with the cockpit's configured rollback (the
+    /// Deploys pane's `R`): a ```` ```rollback ```` block.
+    Rollback { line: usize },
 }
 
 impl StepKind {
@@ -94,6 +97,7 @@ impl StepKind {
             Self::Check => "check",
             Self::Command(_) => "command",
             Self::Verify(_) => "verify",
+            Self::Rollback { .. } => "rollback",
         }
     }
 }
@@ -819,10 +823,13 @@ fn is_verify(info: &Info) -> bool {
     info.lang == "promql" && info.words.iter().any(|w| w == "verify")
 }
 
+/// The language of a block that runs the configured rollback.
+pub const ROLLBACK_LANG: &str = "rollback";
+
 /// Whether a block is meant to run (a command or a verify), wherever it is.
 fn runnable(block: &body::Block) -> bool {
     let info = parse_info(&block.info);
-    (is_command_lang(&info.lang) && !info.attrs.is_empty()) || is_verify(&info)
+    (is_command_lang(&info.lang) && !info.attrs.is_empty()) || is_verify(&info) || info.lang == ROLLBACK_LANG
 }
 
 fn step_kind(raw: &body::RawStep, found: &mut Vec<Found>) -> StepKind {
@@ -834,6 +841,14 @@ fn step_kind(raw: &body::RawStep, found: &mut Vec<Found>) -> StepKind {
             command(block, &info, found)
         } else if is_verify(&info) {
             verify(block, &info, found)
+        } else if info.lang == ROLLBACK_LANG {
+            if !info.attrs.is_empty() || !info.words.is_empty() {
+                found.push(Found::error(
+                    block.line,
+                    "a `rollback` block takes no attributes: the rollback is the one configured for the deploy source",
+                ));
+            }
+            StepKind::Rollback { line: block.line }
         } else {
             if !info.attrs.is_empty() {
                 found.push(Found::error(
@@ -969,7 +984,7 @@ fn verify(block: &body::Block, info: &Info, found: &mut Vec<Found>) -> StepKind 
 /// The code a step runs or queries, and its first line in the file.
 fn step_code(step: &Step) -> Option<(&str, usize)> {
     match &step.kind {
-        StepKind::Check => None,
+        StepKind::Check | StepKind::Rollback { .. } => None,
         StepKind::Command(c) => Some((&c.code, c.line + 1)),
         StepKind::Verify(v) => Some((&v.promql, v.line + 1)),
     }

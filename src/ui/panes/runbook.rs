@@ -45,6 +45,7 @@ fn kind_badge(kind: &StepKind) -> (&'static str, Slot) {
             Risk::Destructive => ("$▲", Slot::Crit),
         },
         StepKind::Verify(_) => ("✓?", Slot::Muted),
+        StepKind::Rollback { .. } => ("↺▲", Slot::Crit),
     }
 }
 
@@ -163,6 +164,11 @@ pub fn detail(state: &AppState, width: usize) -> Vec<Line<'static>> {
             );
             put("", &v.promql, Slot::Header);
         }
+        StepKind::Rollback { .. } => put(
+            "rollback",
+            "the configured rollback of the newest deploy (as R in Deploys) · x runs it",
+            Slot::Muted,
+        ),
     }
     if !rb.inputs.is_empty() {
         let values = input_values(state, rb);
