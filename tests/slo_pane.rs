@@ -392,7 +392,22 @@ fn a_clean_canary_watch_ends_in_promote() {
         );
         assert!(verdicts(&events).is_empty());
     }
-    assert!(rig.screen(at(20 * 60)).contains("CANARY"));
+    let screen = rig.screen(at(20 * 60));
+    // The countdown panel: time left, and each SLO's errors and burn against the paging threshold.
+    let panel: Vec<&str> = screen.lines().skip_while(|l| !l.contains("CANARY ▕")).take(3).collect();
+    assert!(
+        panel
+            .first()
+            .is_some_and(|l| l.contains("10m00s left") && l.contains("worst OK")),
+        "{screen}"
+    );
+    assert!(
+        panel
+            .get(1)
+            .is_some_and(|l| l.contains("availability") && l.contains("errors 5m") && l.contains("page ≥14.4x")),
+        "{screen}"
+    );
+    assert!(panel.get(2).is_some_and(|l| l.contains("latency")), "{screen}");
     let early = recorded(update(&mut rig.state, Msg::Tick, at(29 * 60)));
     assert!(verdicts(&early).is_empty(), "not before the end");
     let end = recorded(update(&mut rig.state, Msg::Tick, at(30 * 60)));

@@ -23,7 +23,7 @@ use crate::app::state::AppState;
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId, focused: bool, now: DateTime<Utc>) {
     let summary = match pane {
         PaneId::Alerts => alerts::summary(state),
-        PaneId::Slos => slos::summary(state),
+        PaneId::Slos => slos::summary(state, now),
         PaneId::Signals => signals::summary(state),
         PaneId::Logs => logs::summary(state),
         PaneId::Deploys => deploys::summary(state),

@@ -12,9 +12,9 @@ use crate::domain::timefmt::short_duration;
 use crate::ui::text::fit;
 use crate::ui::theme::Slot;
 
-pub fn summary(state: &AppState) -> String {
+pub fn summary(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> String {
     let base = summary_without_canary(state);
-    match crate::app::canary::summary(state, state.alerts.as_of) {
+    match crate::app::canary::summary(state, now) {
         Some(canary) if base.is_empty() => canary,
         Some(canary) => format!("{canary} · {base}"),
         None => base,
@@ -73,9 +73,11 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
     let stale = state
         .sources_of(crate::app::pane::PaneId::Slos)
         .any(|s| s.health.is_stale());
-    let per = lines_per_slo(ctx.height, rows.len());
-    let fit_items = (ctx.height / per).max(1);
-    let mut out = Vec::new();
+    // A canary watch leads the pane: its countdown, and each SLO against the thresholds.
+    let mut out = canary_panel(ctx);
+    let height = ctx.height.saturating_sub(out.len()).max(1);
+    let per = lines_per_slo(height, rows.len());
+    let fit_items = (height / per).max(1);
     for row in ctx.window(state.slos.list.cursor, rows.len(), fit_items) {
         let Some(report) = rows.get(row).and_then(|&i| state.slos.reports.get(i)) else {
             continue;
@@ -84,6 +86,89 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         let block = slo_lines(ctx, report, stale);
         for (n, line) in block.into_iter().take(per).enumerate() {
             out.push(if n == 0 { ctx.select(line, selected) } else { line });
+        }
+    }
+    out
+}
+
+/// The canary watch, when there is one and the pane has room: a countdown bar with the worst state
+/// and peak burn seen (or the verdict), then per SLO its 5m error ratio and its 5m and 1h burn
+/// against the paging threshold. Nothing when the pane is too small to also show the SLOs.
+fn canary_panel(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
+    let state = ctx.state;
+    let Some(watch) = &state.canary else {
+        return Vec::new();
+    };
+    let reports = &state.slos.reports;
+    let wanted = 1 + if watch.verdict.is_none() { reports.len() } else { 0 };
+    if ctx.height < wanted + reports.len().max(1) {
+        return Vec::new();
+    }
+    let theme = &state.theme;
+    let now = ctx.now;
+    let what = watch.deploy.as_deref().map(|d| format!(" {d}")).unwrap_or_default();
+    let mut out = Vec::new();
+    match &watch.verdict {
+        Some(verdict) => {
+            let slot = if verdict == "promote" { Slot::Ok } else { Slot::Crit };
+            out.push(Line::from(Span::styled(
+                fit(
+                    &format!(
+                        " CANARY{what}: {} · worst {} · peak 1h {:.1}x",
+                        verdict.to_uppercase(),
+                        watch.worst.word(),
+                        watch.peak_burn_1h
+                    ),
+                    ctx.width,
+                ),
+                theme.style(slot),
+            )));
+        }
+        None => {
+            let total = (watch.ends_at - watch.started_at).num_seconds().max(1) as f64;
+            let done = ((now - watch.started_at).num_seconds() as f64 / total).clamp(0.0, 1.0);
+            let bar_width = 12usize;
+            let filled = (done * bar_width as f64).round() as usize;
+            let bar = format!("▕{}{}▏", "█".repeat(filled), "░".repeat(bar_width - filled));
+            out.push(Line::from(vec![
+                Span::styled(format!(" CANARY{what} "), theme.style(Slot::Warn)),
+                Span::styled(bar, theme.style(Slot::Warn)),
+                Span::styled(
+                    fit(
+                        &format!(
+                            " {} left · worst {} · peak 1h {:.1}x",
+                            short_duration(watch.ends_at - now),
+                            watch.worst.word(),
+                            watch.peak_burn_1h
+                        ),
+                        ctx.width.saturating_sub(9 + what.chars().count() + bar_width + 2),
+                    ),
+                    theme.style(Slot::Muted),
+                ),
+            ]));
+            let page = SloReport::threshold(BurnWindow::H1).unwrap_or(14.4);
+            for r in reports {
+                let pct = |w| {
+                    r.error_ratio(w)
+                        .map_or("—".to_string(), |e| format!("{:.2}%", e * 100.0))
+                };
+                let burn = |w| r.burn(w).map_or("—".to_string(), |b| format!("{b:.1}x"));
+                let over = r.burn(BurnWindow::H1).is_some_and(|b| b >= page)
+                    || matches!(r.state, SloState::Page | SloState::Ticket);
+                let text = format!(
+                    "   {} errors 5m {} (allowed {:.2}%) · burn 5m {} 1h {} (page ≥{page}x) · {}",
+                    fit(&r.spec.name, 14),
+                    pct(BurnWindow::M5),
+                    (1.0 - r.spec.objective) * 100.0,
+                    burn(BurnWindow::M5),
+                    burn(BurnWindow::H1),
+                    r.state.word()
+                );
+                out.push(Line::from(Span::styled(
+                    fit(&text, ctx.width),
+                    theme.style(if over { Slot::Crit } else { Slot::Muted }),
+                )));
+            }
         }
     }
     out
