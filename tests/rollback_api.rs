@@ -23,7 +23,7 @@ use warroom::app::rollback::SmokeWait;
 use warroom::app::runtime::{CHANNEL_CAPACITY, Runtime, TestShell};
 use warroom::app::state::AppState;
 use warroom::config::Config;
-use warroom::domain::deploy::DeployStatus;
+use warroom::domain::deploy::{DeployKind, DeployStatus};
 use warroom::domain::redact::{RedactionRules, Redactor};
 use warroom::domain::rollback::{RollbackMethod, RollbackPlan};
 use warroom::domain::timeline::Event;
@@ -631,4 +631,101 @@ http = "{base}/healthz"
     assert_eq!(text.matches("\"rollback.started\"").count(), 2, "{text}");
     assert_eq!(text.matches("\"runbook.refused\"").count(), 1, "{text}");
     assert!(!text.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_github_rollback_through_the_runtime_deploys_the_earlier_commit_then_smoke_checks() {
+    let statuses = |id: u32| {
+        (
+            match id {
+                303 => "/repos/acme/odin/deployments/303/statuses",
+                302 => "/repos/acme/odin/deployments/302/statuses",
+                301 => "/repos/acme/odin/deployments/301/statuses",
+                _ => "/repos/acme/odin/deployments/300/statuses",
+            },
+            200,
+            fixture(&format!("github_statuses_{id}.json")),
+        )
+    };
+    let server = Replay::start(vec![
+        ("/repos/acme/odin/deployments", 200, fixture("github_deployments.json")),
+        statuses(303),
+        statuses(302),
+        statuses(301),
+        statuses(300),
+        ("/repos/acme/odin/deployments/301", 200, deployment_301()),
+        (
+            "POST /repos/acme/odin/deployments",
+            201,
+            r#"{"id":304,"sha":"0c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ff"}"#.into(),
+        ),
+        ("/healthz", 200, "ok".into()),
+    ])
+    .await;
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://{}", server.addr);
+    let config = format!(
+        r#"
+[[deploys]]
+name = "gh"
+github = {{ repo = "acme/odin", environment = "production", api_url = "{base}" }}
+
+[[probes]]
+name = "odin-health"
+http = "{base}/healthz"
+"#
+    );
+    let mut c = Cockpit::start(&config, data.path());
+    c.until("the deployments and the probe", |s| {
+        s.deploys.deploys.len() == 4 && !s.signals.probes.is_empty()
+    })
+    .await;
+    // The newest, v1.5.0 (still rolling out), back to v1.4.9 (the migration is skipped).
+    c.press("5 g R");
+    c.type_text("odin");
+    c.press("enter");
+    c.until("the rollback answered", |s| count(s, "rollback.finished") == 1)
+        .await;
+    let finished = c.events("rollback.finished");
+    assert!(
+        matches!(&finished[..], [Event::RollbackFinished { ok: true, method, to, outcome, .. }]
+            if method == "github" && to == "v1.4.9" && outcome.contains("deployment 304")),
+        "{finished:?}"
+    );
+    let posts = server.requests_with("POST");
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].json()["ref"], "0c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ff");
+    // GitHub lists the new deployment; the repository's workflow reports it done.
+    let now = TimeSource::Real.now().to_rfc3339();
+    let mut list: Vec<serde_json::Value> =
+        serde_json::from_str(&fixture("github_deployments.json")).unwrap_or_else(|e| panic!("{e}"));
+    list.insert(
+        0,
+        serde_json::json!({"id": 304, "sha": "0c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ff",
+            "ref": "0c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ff", "task": "deploy:rollback",
+            "environment": "production", "creator": {"login": "alice"}, "created_at": now}),
+    );
+    server.set(
+        "/repos/acme/odin/deployments",
+        200,
+        serde_json::Value::from(list).to_string(),
+    );
+    server.set(
+        "/repos/acme/odin/deployments/304/statuses",
+        200,
+        serde_json::json!([{"state": "success", "created_at": now, "description": "rolled back"}]).to_string(),
+    );
+    c.press("ctrl-r");
+    c.until("the smoke checks", |s| count(s, "rollback.smoke_checked") == 1)
+        .await;
+    let rollback = c
+        .runtime
+        .state
+        .deploys
+        .deploys
+        .iter()
+        .find(|d| d.id == "gh/304")
+        .map(|d| (d.kind, d.status));
+    assert_eq!(rollback, Some((DeployKind::Rollback, DeployStatus::Succeeded)));
+    assert_eq!(server.requests_with("POST").len(), 1, "sent once");
 }

@@ -839,3 +839,15 @@ fn the_rollback_runbooks_step_runs_the_configured_rollback_and_follows_its_outco
         bare.notice
     );
 }
+
+#[test]
+fn the_demo_rehearses_a_rollback_of_the_bad_release() {
+    // Two minutes in: 1.4.2 is rolling out over 1.4.1.
+    let mut s = demo_state(120, (160, 45));
+    press(&mut s, "5 g R", at(120));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation: {:?}\n{}", s.notice, screen_text(&s, at(120)))
+    };
+    assert_eq!(confirm.display, "kubectl argo rollouts undo odin --to-revision=141");
+    assert_eq!(confirm.step, "rollback-1.4.2-to-1.4.1");
+}

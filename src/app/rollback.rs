@@ -40,7 +40,7 @@ pub enum SmokeWait {
     #[default]
     Idle,
     /// An API rollback was accepted; the checks run once the entry's deploys show one that was
-    /// not `known` when it was sent, and none in progress (or after `ROLLOUT_WAIT` from `since`).
+    /// not `known` when it was sent and every such one has finished (or after `ROLLOUT_WAIT`).
     AfterRollout {
         entry: String,
         since: DateTime<Utc>,
@@ -407,9 +407,12 @@ pub fn on_deploys(state: &mut AppState, entry: &str, now: DateTime<Utc>) -> Vec<
         .iter()
         .filter(|d| rollback::entry_of(d) == entry)
         .collect();
-    let started = mine.iter().any(|d| !known.contains(&d.id));
-    let settled = !mine.iter().any(|d| d.status == DeployStatus::InProgress);
-    if started && settled {
+    // What appeared since the call (the rollback's sync, its history entry, its deployment) has
+    // finished; older deploys still shown as running (a GitHub deployment nobody ever gave a
+    // status) do not hold the checks back.
+    let fresh: Vec<_> = mine.iter().filter(|d| !known.contains(&d.id)).collect();
+    let settled = !fresh.is_empty() && fresh.iter().all(|d| d.status != DeployStatus::InProgress);
+    if settled {
         state.deploys.smoke = SmokeWait::AwaitingProbes { since: now };
         return vec![Effect::RefreshAll];
     }
