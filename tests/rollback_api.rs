@@ -555,10 +555,19 @@ http = "{base}/healthz"
             if outcome.contains("auto-sync is enabled") && method == "argocd" && to == "1ab3c5d"),
         "{finished:?}"
     );
-    let polls = server.requests_with("GET").len();
+    // Another poll of the deploy source, answered and taken in by the cockpit.
+    let polled_at = |s: &AppState| {
+        s.sources
+            .iter()
+            .find(|x| x.name == "argo")
+            .and_then(|x| match x.health {
+                warroom::domain::health::SourceHealth::Fresh { at } => Some(at),
+                _ => None,
+            })
+    };
+    let before = polled_at(&c.runtime.state);
     c.press("ctrl-r");
-    c.until("another poll", |_| server.requests_with("GET").len() > polls)
-        .await;
+    c.until("another poll", |s| polled_at(s) > before).await;
     let posts = server.requests_with("POST");
     assert_eq!(posts.len(), 1, "not retried");
     assert_eq!(
@@ -579,10 +588,11 @@ http = "{base}/healthz"
     c.press("enter");
     assert!(c.runtime.state.deploys.in_flight.is_some());
     c.until("the rollback's sync is seen running", |s| {
-        s.deploys
-            .deploys
-            .iter()
-            .any(|d| d.id.starts_with("argo/op-") && d.status == DeployStatus::InProgress)
+        count(s, "rollback.finished") == 2
+            && s.deploys
+                .deploys
+                .iter()
+                .any(|d| d.id.starts_with("argo/op-") && d.status == DeployStatus::InProgress)
     })
     .await;
     assert_eq!(
@@ -728,4 +738,34 @@ http = "{base}/healthz"
         .map(|d| (d.kind, d.status));
     assert_eq!(rollback, Some((DeployKind::Rollback, DeployStatus::Succeeded)));
     assert_eq!(server.requests_with("POST").len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn an_application_in_another_namespace_and_project_is_named_in_every_call() {
+    let server = Replay::start(vec![
+        ("/api/v1/applications/checkout", 200, fixture("argocd_application.json")),
+        (
+            "POST /api/v1/applications/checkout/rollback",
+            200,
+            fixture("argocd_syncing.json"),
+        ),
+    ])
+    .await;
+    let mut argo = ArgoCdSource::new("argo", server.endpoint("argo"), "checkout", "production");
+    argo.app_namespace = Some("team-a".into());
+    argo.project = Some("payments".into());
+    let deploys = DeploySource::ArgoCd(argo.clone()).fetch().await;
+    assert!(deploys.is_ok_and(|d| d.len() == 3));
+    let get = &server.requests_with("GET")[0];
+    assert_eq!(get.params.get("appNamespace").map(String::as_str), Some("team-a"));
+    assert_eq!(get.params.get("project").map(String::as_str), Some("payments"));
+    let mut deployer = Deployer::default();
+    deployer.sources.insert("argo".into(), DeploySource::ArgoCd(argo));
+    assert!(deployer.carry_out(&argo_call(7)).await.is_ok());
+    let body = server.requests_with("POST")[0].json();
+    assert_eq!(
+        body,
+        serde_json::json!({"name": "checkout", "id": 7, "dryRun": false, "prune": false,
+            "appNamespace": "team-a", "project": "payments"})
+    );
 }

@@ -247,6 +247,10 @@ pub struct GithubConfig {
 pub struct ArgoCdConfig {
     pub url: Option<String>,
     pub app: Option<String>,
+    /// The application's namespace, when it is not Argo CD's own (`appNamespace`).
+    pub app_namespace: Option<String>,
+    /// The application's project (`project`): Argo CD then answers 404, not 403, for a missing app.
+    pub project: Option<String>,
     pub token: Option<Secret>,
     pub token_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,

@@ -26,6 +26,9 @@ pub struct ArgoCdSource {
     pub app: String,
     /// The environment shown for its deploys (`[service].environment`).
     pub environment: String,
+    /// `appNamespace` and `project`, sent with every request when set.
+    pub app_namespace: Option<String>,
+    pub project: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,7 +128,21 @@ impl ArgoCdSource {
             endpoint,
             app: app.to_string(),
             environment: environment.to_string(),
+            app_namespace: None,
+            project: None,
         }
+    }
+
+    /// The query naming the application's namespace and project, when configured.
+    fn scope(&self) -> Vec<(&str, &str)> {
+        let mut query = Vec::new();
+        if let Some(ns) = &self.app_namespace {
+            query.push(("appNamespace", ns.as_str()));
+        }
+        if let Some(p) = &self.project {
+            query.push(("project", p.as_str()));
+        }
+        query
     }
 
     pub fn from_config(
@@ -145,18 +162,20 @@ impl ArgoCdSource {
             timeout: None,
         };
         let endpoint = Endpoint::from_config(name, &http, base_dir, env)?;
-        Ok(Self::new(
-            name,
-            endpoint,
-            config.app.as_deref().unwrap_or_default(),
-            environment,
-        ))
+        let mut source = Self::new(name, endpoint, config.app.as_deref().unwrap_or_default(), environment);
+        source.app_namespace = config.app_namespace.clone();
+        source.project = config.project.clone();
+        Ok(source)
     }
 
     pub async fn fetch(&self) -> Result<Vec<Deploy>, DeployError> {
         let what = || format!("Argo CD application {}", self.app);
         let path = format!("/api/v1/applications/{}", self.app);
-        let response = self.endpoint.get(&path, &[]).await.map_err(DeployError::Fetch)?;
+        let response = self
+            .endpoint
+            .get(&path, &self.scope())
+            .await
+            .map_err(DeployError::Fetch)?;
         if !response.is_success() {
             return Err(DeployError::status(what(), response.status, &response.body));
         }
@@ -244,6 +263,10 @@ struct RollbackRequest<'a> {
     id: i64,
     dry_run: bool,
     prune: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_namespace: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<&'a str>,
 }
 
 impl ArgoCdSource {
@@ -257,6 +280,8 @@ impl ArgoCdSource {
             id: history_id,
             dry_run: false,
             prune: false,
+            app_namespace: self.app_namespace.as_deref(),
+            project: self.project.as_deref(),
         };
         let sent = |e| failure(e, true);
         let response = self
