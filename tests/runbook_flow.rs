@@ -395,3 +395,33 @@ fn progress_comes_back_from_the_journal_after_a_restart() {
     assert_eq!(step_state(&fresh, "tell"), StepState::Skipped);
     assert_eq!(fresh.runbook.active.as_deref(), Some("drill"));
 }
+
+#[test]
+fn a_step_recorded_running_but_not_running_here_says_so_after_a_restart() {
+    let mut s = drill_state(false);
+    open_drill(&mut s);
+    // Run the read step; the cockpit dies before it ends (no StepFinished ever arrives).
+    let effects = press(&mut s, "x y", at(600));
+    assert!(effects.iter().any(|e| matches!(e, Effect::RunStep(_))));
+    settle(&mut s, effects);
+    assert_eq!(step_state(&s, "look"), StepState::Running);
+    assert!(
+        screen(&s).contains("running "),
+        "running in this cockpit: {}",
+        screen(&s)
+    );
+    let journal: Vec<_> = s.timeline.entries.clone();
+    let mut fresh = drill_state(false);
+    update(&mut fresh, Msg::Recorded(journal), at(900));
+    assert_eq!(step_state(&fresh, "look"), StepState::Running);
+    press(&mut fresh, "6 g z", at(900));
+    let text = screen_text(&fresh, at(900));
+    assert!(text.contains("running?"), "{text}");
+    assert!(
+        text.contains("another session runs it"),
+        "the detail box says why: {text}"
+    );
+    // It can be run again.
+    press(&mut fresh, "x", at(900));
+    assert!(matches!(fresh.modal, Some(Modal::ConfirmStep(_))));
+}

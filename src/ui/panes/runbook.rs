@@ -78,21 +78,25 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
         } else {
             p.map_or(StepState::Todo, |p| p.state)
         };
+        // Recorded running, but not by this cockpit: another session runs it, or it was cut off.
+        let elsewhere = st == StepState::Running && !running;
         let slot = match st {
             StepState::Done => Slot::Ok,
+            StepState::Running if elsewhere => Slot::Stale,
             StepState::Running => Slot::Warn,
             StepState::Failed => Slot::Crit,
             StepState::Skipped => Slot::Muted,
             StepState::Todo => Slot::Text,
         };
+        let word = if elsewhere { "running?" } else { st.word() };
         let who = p
             .map(|p| format!(" — {} {}", p.by, state.clock.hm(p.at)))
             .unwrap_or_default();
         let (badge, badge_slot) = kind_badge(&step.kind);
-        let text_w = ctx.width.saturating_sub(1 + 4 + 8 + 3 + who.chars().count());
+        let text_w = ctx.width.saturating_sub(1 + 4 + 9 + 3 + who.chars().count());
         let spans = vec![
             Span::styled(format!("{} ", st.mark()), theme.style(slot)),
-            Span::styled(fit(st.word(), 8), theme.style(slot)),
+            Span::styled(format!("{} ", fit(word, 8)), theme.style(slot)),
             Span::styled(format!("{badge} "), theme.style(badge_slot)),
             Span::styled(
                 truncate(&format!("{}. {}", row + 1, step.text), text_w),
@@ -136,6 +140,27 @@ pub fn detail(state: &AppState, width: usize) -> Vec<Line<'static>> {
         &format!("{} {{#{}}} (line {})", step.text, step.id, step.line),
         Slot::Text,
     );
+    let recorded = state
+        .incident
+        .as_ref()
+        .and_then(|i| i.progress(&rb.id))
+        .and_then(|p| p.steps.get(&step.id));
+    let here = state
+        .runbook
+        .runs
+        .iter()
+        .any(|r| r.runbook == rb.id && r.step == step.id && r.result.is_none());
+    if let Some(p) = recorded.filter(|p| p.state == StepState::Running && !here) {
+        put(
+            "running?",
+            &format!(
+                "recorded running by {} at {}, but not in this cockpit: another session runs it, or it was cut off (a crash, a dropped SSH session) and its end was never recorded. x runs it again; space marks it done; s skips it",
+                p.by,
+                state.clock.hm(p.at)
+            ),
+            Slot::Warn,
+        );
+    }
     match &step.kind {
         StepKind::Check => put("kind", "a check: space marks it done, s skips it", Slot::Muted),
         StepKind::Command(c) => {
