@@ -293,7 +293,8 @@ fn status(cli: &Cli, paths: &Paths, json: bool) -> ExitCode {
             return ExitCode::from(warroom::status::EXIT_SOURCE);
         }
     };
-    let (state, live) = live_state(setup(&loaded, cli, None), &loaded);
+    let (mut state, live) = live_state(setup(&loaded, cli, None), &loaded);
+    state.slos.mitigation = warroom::slo_report::mitigation_from_audit(&Store::new(&paths.data_dir).audit().file);
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -339,7 +340,9 @@ fn slo(cli: &Cli, paths: &Paths, json: bool, at: Option<&str>) -> ExitCode {
             }
         },
     };
-    let (state, live) = live_state(setup(&loaded, cli, None), &loaded);
+    let (mut state, live) = live_state(setup(&loaded, cli, None), &loaded);
+    // A recorded mitigation plan lifts the release freeze (the audit log holds every plan).
+    state.slos.mitigation = slo_report::mitigation_from_audit(&Store::new(&paths.data_dir).audit().file);
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

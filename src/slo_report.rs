@@ -80,12 +80,59 @@ pub struct Report {
     pub environment: String,
     pub at: DateTime<Utc>,
     pub exit_code: u8,
-    /// Releases are frozen: some SLO's error budget is exhausted.
+    /// Releases are frozen: some SLO's error budget is exhausted and no mitigation plan was
+    /// recorded within the budget window.
     pub release_frozen: bool,
+    /// The SLOs whose budget is exhausted (with or without a plan).
     pub frozen_by: Vec<String>,
+    /// The mitigation plan the policy asks for, if one was recorded within the budget window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mitigation: Option<MitigationPlan>,
     /// Why nothing could be computed (Prometheus missing or unreachable).
     pub problem: Option<String>,
     pub slos: Vec<SloSummary>,
+}
+
+/// A mitigation plan as recorded (`:mitigation` in the cockpit, `slo.mitigation_plan`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MitigationPlan {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub plan: String,
+}
+
+/// The plan that lifts the release freeze as of `at`: the latest one recorded no later than `at`
+/// and within the longest SLO window before it (an older plan answered an older breach).
+pub fn current_mitigation(state: &AppState, at: DateTime<Utc>) -> Option<MitigationPlan> {
+    let window = state
+        .slos
+        .reports
+        .iter()
+        .map(|r| r.spec.window)
+        .max()
+        .unwrap_or_else(|| chrono::Duration::days(30));
+    state
+        .slos
+        .mitigation
+        .as_ref()
+        .filter(|(_, when, _)| *when <= at && at - *when <= window)
+        .map(|(by, when, plan)| MitigationPlan {
+            by: by.clone(),
+            at: *when,
+            plan: plan.clone(),
+        })
+}
+
+/// The latest mitigation plan in the audit log (every plan is audited, with or without an
+/// incident open); `None` when there is none or the log cannot be read.
+pub fn mitigation_from_audit(audit: &std::path::Path) -> Option<(String, DateTime<Utc>, String)> {
+    let readable = crate::journal::file::read_all(audit).ok()?;
+    readable.records.iter().rev().find_map(|r| match &r.body.event {
+        crate::domain::timeline::Event::MitigationPlan { plan } => {
+            Some((r.body.actor.clone(), r.body.occurred_at, plan.clone()))
+        }
+        _ => None,
+    })
 }
 
 /// A report's view of one SLO.
@@ -166,7 +213,9 @@ pub fn report(state: &AppState, configured: &[String], at: DateTime<Utc>) -> Rep
         || slos
             .iter()
             .any(|s| s.state == SloState::NoData.word() || s.state == SloState::Stale.word());
-    let exit_code = if !frozen_by.is_empty() || paging {
+    let mitigation = current_mitigation(state, at);
+    let release_frozen = !frozen_by.is_empty() && mitigation.is_none();
+    let exit_code = if release_frozen || paging {
         EXIT_GATE_CLOSED
     } else if unknown {
         EXIT_UNKNOWN
@@ -178,8 +227,9 @@ pub fn report(state: &AppState, configured: &[String], at: DateTime<Utc>) -> Rep
         environment: state.environment.clone(),
         at,
         exit_code,
-        release_frozen: !frozen_by.is_empty(),
+        release_frozen,
         frozen_by,
+        mitigation,
         problem,
         slos,
     }
@@ -194,6 +244,14 @@ pub fn gate_line(report: &Report) -> String {
         )
     } else if report.exit_code == EXIT_GATE_CLOSED {
         "RELEASE GATE CLOSED: an SLO is burning at the paging rate".to_string()
+    } else if let Some(m) = report.mitigation.as_ref().filter(|_| !report.frozen_by.is_empty()) {
+        format!(
+            "error budget exhausted ({}); releases continue under the mitigation plan {} recorded at {}: {}",
+            report.frozen_by.join(", "),
+            crate::domain::sanitize::one_line(&m.by),
+            m.at.format("%Y-%m-%d %H:%MZ"),
+            crate::domain::sanitize::one_line(&m.plan)
+        )
     } else if report.exit_code == EXIT_UNKNOWN {
         "release gate unknown: not every SLO could be computed".to_string()
     } else {

@@ -343,7 +343,8 @@ pub fn report(state: &AppState, now: DateTime<Utc>) -> Report {
         }),
         alerts,
         signals,
-        release_frozen: slos.iter().any(|s| s.budget_exhausted),
+        release_frozen: slos.iter().any(|s| s.budget_exhausted)
+            && crate::slo_report::current_mitigation(state, now).is_none(),
         slos,
         probes,
         deploys: state

@@ -230,6 +230,33 @@ le = "0.5"
         text.lines().any(|l| l.contains("availability ") && l.contains("PAGE")),
         "{text}"
     );
+
+    // A mitigation plan recorded (the audit log holds every one) lifts the freeze; the paging burn
+    // still closes the gate. A plan recorded after the time asked about does not count.
+    let store = warroom::journal::store::Store::new(&scratch.path().join("data"));
+    let plan = |at: DateTime<Utc>, text: &str| warroom::journal::file::Pending {
+        id: warroom::journal::new_id(at),
+        incident: None,
+        occurred_at: at,
+        recorded_at: at,
+        actor: "alice".into(),
+        event: warroom::domain::timeline::Event::MitigationPlan { plan: text.into() },
+        supersedes: None,
+    };
+    warroom::journal::file::append(
+        &store.audit(),
+        &[plan(at - Duration::minutes(10), "revert 1.4.2; canary gate on 5xx")],
+        &warroom::domain::redact::Redactor::new(warroom::domain::redact::RedactionRules::default()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (planned, code) = warroom_slo(&config, scratch.path(), at);
+    assert_eq!(planned["release_frozen"], false, "{planned:#}");
+    assert_eq!(planned["frozen_by"], serde_json::json!(["availability strict"]));
+    assert_eq!(planned["mitigation"]["plan"], "revert 1.4.2; canary gate on 5xx");
+    assert_eq!(planned["mitigation"]["by"], "alice");
+    assert_eq!(code, 1, "availability still pages");
+    let (earlier, _) = warroom_slo(&config, scratch.path(), at - Duration::minutes(20));
+    assert!(earlier["mitigation"].is_null(), "the plan came later: {earlier:#}");
 }
 
 /// `warroom slo --json --at AT` with `config`: the parsed report and the exit code.
