@@ -22,14 +22,39 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         let clean = sanitize(part);
         let mut row = String::new();
         let mut used = 0;
+        // The last space in the row: its byte index and the width up to and including it.
+        let mut space: Option<(usize, usize)> = None;
         for ch in clean.chars() {
             let w = ch.width().unwrap_or(0);
             if used + w > width {
-                rows.push(std::mem::take(&mut row));
-                used = 0;
+                if ch == ' ' {
+                    // The space itself ends the row.
+                    rows.push(std::mem::take(&mut row));
+                    used = 0;
+                    space = None;
+                    continue;
+                }
+                match space.filter(|&(_, at)| at > width / 2) {
+                    // Words stay whole when the row can break at a space past its middle.
+                    Some((index, at)) => {
+                        let rest = row.split_off(index + 1);
+                        row.truncate(index);
+                        rows.push(std::mem::replace(&mut row, rest));
+                        used -= at;
+                    }
+                    // A long token (a URL, a hash) is cut where it must be.
+                    None => {
+                        rows.push(std::mem::take(&mut row));
+                        used = 0;
+                    }
+                }
+                space = None;
             }
             row.push(ch);
             used += w;
+            if ch == ' ' {
+                space = Some((row.len() - 1, used));
+            }
         }
         rows.push(row);
     }
@@ -239,6 +264,24 @@ mod tests {
         assert_eq!(wrap("日本語", 4), ["日本", "語"]);
         let hostile = wrap("a\x1b[2Jb\u{202e}c", 80);
         assert_eq!(hostile, ["a⟪CSI 2J⟫b⟪RLO⟫c"]);
+    }
+
+    #[test]
+    fn wrap_keeps_words_whole_and_cuts_only_long_tokens() {
+        assert_eq!(
+            wrap("it was cut off by a crash", 12),
+            ["it was cut", "off by a", "crash"]
+        );
+        // A space where the row is full ends it, and is not carried over.
+        assert_eq!(wrap("abcd efgh", 4), ["abcd", "efgh"]);
+        // A token longer than the row is cut; a break early in the row is not taken.
+        assert_eq!(
+            wrap("x https://example.com/a/very/long/path", 12),
+            ["x https://ex", "ample.com/a/", "very/long/pa", "th"]
+        );
+        for row in wrap("the quick brown fox jumps over the lazy dog again and again", 9) {
+            assert!(row.chars().count() <= 9, "{row:?}");
+        }
     }
 
     fn suspect_rows(deploys: Vec<crate::domain::deploy::Deploy>) -> Vec<String> {
