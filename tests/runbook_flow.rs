@@ -425,3 +425,53 @@ fn a_step_recorded_running_but_not_running_here_says_so_after_a_restart() {
     press(&mut fresh, "x", at(900));
     assert!(matches!(fresh.modal, Some(Modal::ConfirmStep(_))));
 }
+
+#[test]
+fn inputs_are_recorded_and_come_back_after_a_restart_but_secrets_never_do() {
+    let mut s = drill_state(false);
+    open_drill(&mut s);
+    let set = command(&mut s, "input namespace odin-canary");
+    assert!(set.is_empty(), "recorded at once: {set:?}");
+    command(&mut s, "input token s3cr3t-typed-in");
+    let recorded: Vec<Event> = s
+        .timeline
+        .entries
+        .iter()
+        .filter(|e| e.event.kind() == "runbook.input")
+        .map(|e| e.event.clone())
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            Event::InputSet {
+                runbook: "drill".into(),
+                name: "namespace".into(),
+                value: Some("odin-canary".into())
+            },
+            Event::InputSet {
+                runbook: "drill".into(),
+                name: "token".into(),
+                value: None
+            },
+        ]
+    );
+    assert!(
+        !s.timeline
+            .entries
+            .iter()
+            .any(|e| format!("{:?}", e.event).contains("s3cr3t-typed-in")),
+        "the secret is in no record"
+    );
+    // A new cockpit reading the journal has the namespace; the token is back to its default.
+    let mut fresh = drill_state(false);
+    update(&mut fresh, Msg::Recorded(s.timeline.entries.clone()), at(900));
+    fresh.runbook.active = Some("drill".into());
+    let drill = fresh
+        .runbook
+        .find("drill")
+        .cloned()
+        .unwrap_or_else(|| panic!("no drill"));
+    let values = warroom::app::runbook_run::input_values(&fresh, &drill);
+    assert_eq!(values.get("namespace").map(String::as_str), Some("odin-canary"));
+    assert_eq!(values.get("token").map(String::as_str), Some("s3cr3t-value"));
+}

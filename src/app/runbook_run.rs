@@ -153,9 +153,17 @@ pub fn set_input(state: &mut AppState, name: String, value: String, now: DateTim
         .inputs
         .entry(runbook.id.clone())
         .or_default()
-        .insert(name.clone(), value);
+        .insert(name.clone(), value.clone());
     state.notify(NoticeLevel::Info, format!("{name} = {shown}"), now);
-    Vec::new()
+    // Recorded, so a restart or a teammate's cockpit has it too; a secret only as "set".
+    record(vec![human(
+        now,
+        Event::InputSet {
+            runbook: runbook.id.clone(),
+            name,
+            value: (!input.secret).then_some(value),
+        },
+    )])
 }
 
 /// `x` on a command step: check the inputs, expand, and ask for confirmation.

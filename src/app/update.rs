@@ -1187,8 +1187,24 @@ fn slo_event(report: &slo::SloReport, state: &str) -> Event {
 
 fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
     for e in &entries {
-        if let Event::MitigationPlan { plan } = &e.event {
-            state.slos.mitigation = Some((e.actor.clone(), e.occurred_at, plan.clone()));
+        match &e.event {
+            Event::MitigationPlan { plan } => {
+                state.slos.mitigation = Some((e.actor.clone(), e.occurred_at, plan.clone()));
+            }
+            // An input a teammate (or this cockpit before a restart) set; secrets are not recorded.
+            Event::InputSet {
+                runbook,
+                name,
+                value: Some(value),
+            } => {
+                state
+                    .runbook
+                    .inputs
+                    .entry(runbook.clone())
+                    .or_default()
+                    .insert(name.clone(), value.clone());
+            }
+            _ => {}
         }
     }
     state.timeline.insert(entries);

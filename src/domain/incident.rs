@@ -331,6 +331,7 @@ pub fn apply(incident: &mut Option<Incident>, entry: &TimelineEntry) {
             | Event::SmokeChecked { .. }
             | Event::CanaryVerdict { .. }
             | Event::StepRan { .. }
+            | Event::InputSet { .. }
             | Event::StepRefused { .. }
             | Event::Retracted { .. },
             Some(_),

@@ -188,6 +188,14 @@ pub enum Event {
     /// The mitigation plan the error-budget policy asks for before releases resume.
     #[serde(rename = "slo.mitigation_plan")]
     MitigationPlan { plan: String },
+    /// A runbook input was set (`:input`): its value, or none for a secret input (only that it
+    /// was set). Restored in every cockpit that reads the journal.
+    #[serde(rename = "runbook.input")]
+    InputSet {
+        runbook: String,
+        name: String,
+        value: Option<String>,
+    },
     /// A runbook command step ran (the command as shown, secrets masked).
     #[serde(rename = "runbook.run")]
     StepRan {
@@ -235,7 +243,7 @@ pub enum Event {
 }
 
 /// Every kind name, for filters and documentation.
-pub const KINDS: [&str; 31] = [
+pub const KINDS: [&str; 32] = [
     "incident.declared",
     "status.changed",
     "severity.changed",
@@ -259,6 +267,7 @@ pub const KINDS: [&str; 31] = [
     "source.up",
     "runbook.attached",
     "runbook.step",
+    "runbook.input",
     "runbook.run",
     "runbook.refused",
     "slo.state",
@@ -296,6 +305,7 @@ impl Event {
             Self::SourceRecovered { .. } => "source.up",
             Self::RunbookAttached { .. } => "runbook.attached",
             Self::StepChanged { .. } => "runbook.step",
+            Self::InputSet { .. } => "runbook.input",
             Self::StepRan { .. } => "runbook.run",
             Self::StepRefused { .. } => "runbook.refused",
             Self::SloStateChanged { .. } => "slo.state",
@@ -329,6 +339,7 @@ impl Event {
             Self::SourceStale { .. } | Self::SourceRecovered { .. } => "source",
             Self::RunbookAttached { .. }
             | Self::StepChanged { .. }
+            | Self::InputSet { .. }
             | Self::StepRan { .. }
             | Self::StepRefused { .. } => "runbook",
             Self::SloStateChanged { .. } | Self::MitigationPlan { .. } => "slo",
@@ -410,7 +421,7 @@ impl Event {
             Self::Note { public, .. } => *public,
             Self::SourceStale { .. } | Self::SourceRecovered { .. } | Self::RoleAssigned { .. } => false,
             Self::Pinned { .. } | Self::Unpinned { .. } | Self::Retracted { .. } => false,
-            Self::LogPinned { .. } => false,
+            Self::LogPinned { .. } | Self::InputSet { .. } => false,
             Self::SilenceCreated { .. }
             | Self::SilenceExtended { .. }
             | Self::SilenceExpired { .. }
@@ -560,6 +571,10 @@ impl Event {
                 None => format!("no change in the 2 h before {alert}"),
             },
             Self::MitigationPlan { plan } => format!("mitigation plan for the exhausted error budget: {plan}"),
+            Self::InputSet { runbook, name, value } => match value {
+                Some(v) => format!("{runbook} input {name} = {v}"),
+                None => format!("{runbook} input {name} set (secret, not recorded)"),
+            },
             Self::StepRan {
                 step,
                 command,
