@@ -3,144 +3,15 @@
 //! the line shows up inert: nothing the cockpit writes to the terminal changes the title, writes
 //! to the clipboard, opens a hyperlink or starts a device-control string. Then `q` quits cleanly.
 
-use std::io::{Read, Write};
-use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+#[path = "support/pty.rs"]
+mod pty;
 
-use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+use std::io::Write;
 
-const DEADLINE: Duration = Duration::from_secs(20);
+use pty::Pty;
+
 /// Plain text at the start of the hostile line, to know when it is on screen.
 const TOKEN: &str = "hostile-7f3a";
-
-/// What the reader thread has seen on the master side so far.
-#[derive(Default)]
-struct Captured {
-    bytes: Vec<u8>,
-    eof: bool,
-}
-
-struct Warroom {
-    child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    captured: Arc<(Mutex<Captured>, Condvar)>,
-}
-
-impl Warroom {
-    /// The cockpit on `config` in a `cols`x`rows` pty, data under `dir`.
-    fn spawn(dir: &Path, config: &Path, cols: u16, rows: u16) -> Self {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
-        cmd.arg("--config");
-        cmd.arg(config);
-        cmd.cwd(dir);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("WARROOM_DATA_DIR", dir.join("data"));
-        cmd.env("XDG_CONFIG_HOME", dir.join("xdg"));
-        for name in ["NO_COLOR", "WARROOM_CONFIG", "WARROOM_DEBUG_PANIC", "WARROOM_LOG"] {
-            cmd.env_remove(name);
-        }
-        let child = pair.slave.spawn_command(cmd).expect("spawn warroom");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let writer = pair.master.take_writer().expect("pty writer");
-        let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
-        let sink = Arc::clone(&captured);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                let n = reader.read(&mut buf).unwrap_or(0);
-                let (lock, cond) = &*sink;
-                let mut c = lock.lock().unwrap();
-                if n == 0 {
-                    c.eof = true;
-                } else {
-                    c.bytes.extend_from_slice(&buf[..n]);
-                }
-                cond.notify_all();
-                if c.eof {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            _master: pair.master,
-            writer,
-            captured,
-        }
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        self.captured.0.lock().unwrap().bytes.clone()
-    }
-
-    fn mark(&self) -> usize {
-        self.captured.0.lock().unwrap().bytes.len()
-    }
-
-    /// Blocks until `needle` was written after `mark`; panics with the output at the deadline.
-    fn wait_for_after(&self, mark: usize, needle: &str) {
-        let needle = needle.as_bytes();
-        let deadline = Instant::now() + DEADLINE;
-        let (lock, cond) = &*self.captured;
-        let mut c = lock.lock().unwrap();
-        loop {
-            if c.bytes[mark.min(c.bytes.len())..]
-                .windows(needle.len())
-                .any(|w| w == needle)
-            {
-                return;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || c.eof {
-                let text = String::from_utf8_lossy(&c.bytes).escape_debug().to_string();
-                drop(c);
-                panic!(
-                    "no {:?} on screen; output so far:\n{text}",
-                    String::from_utf8_lossy(needle)
-                );
-            }
-            c = cond.wait_timeout(c, left).unwrap().0;
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to pty");
-        self.writer.flush().expect("flush pty");
-    }
-
-    fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "warroom did not exit within {DEADLINE:?}");
-            // No event says a child exited: poll its state every 10 ms.
-            #[allow(clippy::disallowed_methods)]
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Warroom {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// Every way the output could reach past the screen: OSC (title, clipboard, hyperlink), DCS,
 /// APC, PM, SOS in their 7-bit form, C1 controls (as characters, or as raw bytes outside UTF-8),
@@ -186,7 +57,10 @@ fn a_hostile_line_appended_to_a_followed_file_is_shown_inert() {
         "[service]\nname = \"odin\"\nenvironment = \"test\"\n\n[[logs]]\nname = \"app\"\nfile = \"app.log\"\n",
     )
     .expect("config");
-    let mut w = Warroom::spawn(dir.path(), &config, 120, 40);
+    let mut cmd = pty::warroom_command(dir.path());
+    cmd.arg("--config");
+    cmd.arg(&config);
+    let mut w = Pty::spawn(cmd, 120, 40);
     // The first frame, then the file's last line: the follower runs.
     w.wait_for_after(0, "4 Logs");
     w.wait_for_after(0, "service started");

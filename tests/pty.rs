@@ -1,36 +1,36 @@
 //! The real `warroom` binary in a pseudo-terminal: it draws, takes keys, and restores the terminal
 //! (alternate screen left, cursor shown, raw mode off) on quit, SIGHUP, SIGTERM and panics.
 
-use std::io::{Read, Write};
-use std::os::fd::RawFd;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+#[path = "support/pty.rs"]
+mod pty;
 
 use nix::libc;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
-
-const DEADLINE: Duration = Duration::from_secs(20);
+use portable_pty::{CommandBuilder, ExitStatus};
+use pty::{Pty, escaped};
 const ENTER_ALT: &str = "\x1b[?1049h";
 const LEAVE_ALT: &str = "\x1b[?1049l";
 const SHOW_CURSOR: &str = "\x1b[?25h";
 const HIDE_CURSOR: &str = "\x1b[?25l";
 
-/// What the reader thread has seen on the master side so far.
-#[derive(Default)]
-struct Captured {
-    bytes: Vec<u8>,
-    eof: bool,
+/// `warroom demo` running in a pty, with its own config and data dirs.
+struct Warroom {
+    pty: Pty,
+    _dir: tempfile::TempDir,
 }
 
-/// `warroom demo` running in a pty, its output captured by a background thread.
-struct Warroom {
-    child: Box<dyn Child + Send + Sync>,
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    captured: Arc<(Mutex<Captured>, Condvar)>,
-    _dir: tempfile::TempDir,
+impl std::ops::Deref for Warroom {
+    type Target = Pty;
+    fn deref(&self) -> &Pty {
+        &self.pty
+    }
+}
+
+impl std::ops::DerefMut for Warroom {
+    fn deref_mut(&mut self) -> &mut Pty {
+        &mut self.pty
+    }
 }
 
 impl Warroom {
@@ -45,194 +45,28 @@ impl Warroom {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("config.toml");
         std::fs::write(&config, "").expect("empty config");
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
         let mut cmd = match script {
             None => {
-                let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_warroom"));
+                let mut cmd = pty::warroom_command(dir.path());
                 cmd.args(["demo", "--speed", "1", "--seed", "1", "--config"]);
                 cmd.arg(&config);
                 cmd
             }
             Some(script) => {
                 let mut cmd = CommandBuilder::new("bash");
+                pty::hermetic(&mut cmd, dir.path());
                 cmd.args(["--norc", "--noprofile", "-c", script, env!("CARGO_BIN_EXE_warroom")]);
                 cmd.arg(&config);
                 cmd
             }
         };
-        cmd.cwd(dir.path());
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("WARROOM_DATA_DIR", dir.path().join("data"));
-        cmd.env("XDG_CONFIG_HOME", dir.path().join("xdg"));
-        for name in [
-            "NO_COLOR",
-            "WARROOM_CONFIG",
-            "WARROOM_DEBUG_PANIC",
-            "WARROOM_LOG",
-            "RUST_BACKTRACE",
-        ] {
-            cmd.env_remove(name);
-        }
         for (name, value) in env {
             cmd.env(name, value);
         }
-        let child = pair.slave.spawn_command(cmd).expect("spawn warroom");
-        // Only the child may hold the slave, so the reader sees EOF once it exits.
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let writer = pair.master.take_writer().expect("pty writer");
-        let captured = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
-        let sink = Arc::clone(&captured);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                // portable-pty turns the EIO Linux returns once the slave is closed into Ok(0).
-                let n = reader.read(&mut buf).unwrap_or(0);
-                let (lock, cond) = &*sink;
-                let mut c = lock.lock().unwrap();
-                if n == 0 {
-                    c.eof = true;
-                } else {
-                    c.bytes.extend_from_slice(&buf[..n]);
-                }
-                cond.notify_all();
-                if c.eof {
-                    break;
-                }
-            }
-        });
         Warroom {
-            child,
-            master: pair.master,
-            writer,
-            captured,
+            pty: Pty::spawn(cmd, cols, rows),
             _dir: dir,
         }
-    }
-
-    /// Everything written to the terminal so far (lossy UTF-8).
-    fn output(&self) -> String {
-        String::from_utf8_lossy(&self.captured.0.lock().unwrap().bytes).into_owned()
-    }
-
-    /// How many bytes have been captured: a mark for `wait_for_after`.
-    fn mark(&self) -> usize {
-        self.captured.0.lock().unwrap().bytes.len()
-    }
-
-    /// Blocks until `ready(bytes, eof)` holds; panics with the escaped output at the deadline.
-    fn wait_until(&self, what: &str, ready: impl Fn(&[u8], bool) -> bool) {
-        let deadline = Instant::now() + DEADLINE;
-        let (lock, cond) = &*self.captured;
-        let mut c = lock.lock().unwrap();
-        loop {
-            if ready(&c.bytes, c.eof) {
-                return;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let text = String::from_utf8_lossy(&c.bytes).into_owned();
-                drop(c);
-                panic!("timed out waiting for {what}; output so far:\n{}", escaped(&text));
-            }
-            c = cond.wait_timeout(c, left).unwrap().0;
-        }
-    }
-
-    /// Blocks until `needle` appears in the output; panics at the deadline.
-    fn wait_for(&self, needle: &str) {
-        self.wait_for_after(0, needle);
-    }
-
-    /// Blocks until `needle` appears in the output written after `mark` (compared as bytes, as a
-    /// mark may fall inside a multi-byte character).
-    fn wait_for_after(&self, mark: usize, needle: &str) {
-        let needle = needle.as_bytes();
-        self.wait_until(&format!("{:?}", String::from_utf8_lossy(needle)), |bytes, _| {
-            bytes[mark..].windows(needle.len()).any(|w| w == needle)
-        });
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to pty");
-        self.writer.flush().expect("flush pty");
-    }
-
-    fn pid(&self) -> Pid {
-        let pid = self.child.process_id().expect("child pid");
-        Pid::from_raw(i32::try_from(pid).expect("pid fits a pid_t"))
-    }
-
-    fn signal(&self, signal: Signal) {
-        kill(self.pid(), signal).expect("kill");
-    }
-
-    /// Waits for the child to exit and for the reader to drain the pty to EOF.
-    fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "warroom did not exit within {DEADLINE:?}; output so far:\n{}",
-                    escaped(&self.output())
-                );
-            }
-            // No event says a child exited or stopped: poll its state every 10 ms.
-            #[allow(clippy::disallowed_methods)]
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        self.wait_until("EOF on the pty", |_, eof| eof);
-        status
-    }
-
-    /// The pty's line discipline flags (`c_lflag`), read through the master.
-    fn local_flags(&self) -> libc::tcflag_t {
-        let fd: RawFd = self.master.as_raw_fd().expect("master fd");
-        let mut t = std::mem::MaybeUninit::<libc::termios>::zeroed();
-        // SAFETY: fd is the open master and `t` is a valid termios to fill.
-        assert_eq!(
-            unsafe { libc::tcgetattr(fd, t.as_mut_ptr()) },
-            0,
-            "tcgetattr on the master"
-        );
-        // SAFETY: tcgetattr succeeded, so `t` is initialised.
-        unsafe { t.assume_init() }.c_lflag
-    }
-}
-
-impl Drop for Warroom {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = kill(self.pid(), Signal::SIGKILL);
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The tail of `text` with control characters made visible (lines kept), for failure messages.
-fn escaped(text: &str) -> String {
-    const TAIL: usize = 8000;
-    let start = text.len().saturating_sub(TAIL);
-    let start = (start..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-    let shown = text[start..]
-        .split('\n')
-        .map(|line| line.escape_debug().to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
-    if start == 0 {
-        shown
-    } else {
-        format!("[... {start} earlier bytes left out ...]\n{shown}")
     }
 }
 
@@ -316,6 +150,28 @@ fn keys_drive_the_cockpit_and_q_quits_cleanly_at_120x40() {
     w.send(b"\t");
     w.wait_for_after(mark, "▶2 SLOs");
     w.send(b"q");
+    let status = w.wait_exit();
+    assert_exit_code(&status, 0, &w.output());
+    assert_restored(&w);
+}
+
+#[test]
+fn the_demo_rehearses_a_rollback_typed_into_the_real_binary() {
+    let mut w = started(160, 45, "5 Deploys");
+    // Focus Deploys, select the newest, ask for its rollback.
+    let mark = w.mark();
+    w.send(b"5");
+    w.wait_for_after(mark, "\u{25b6}5 Deploys");
+    let mark = w.mark();
+    w.send(b"gR");
+    w.wait_for_after(mark, "DESTRUCTIVE");
+    w.wait_for_after(mark, "kubectl argo rollouts undo odin");
+    // The service name, typed, then Enter: the demo's runner rehearses it and it is recorded.
+    let mark = w.mark();
+    w.send(b"odin\r");
+    w.wait_for_after(mark, "rollback done; no [[probes]] are configured");
+    w.send(b"q");
+    // An open incident may ask first; the demo has none yet.
     let status = w.wait_exit();
     assert_exit_code(&status, 0, &w.output());
     assert_restored(&w);
