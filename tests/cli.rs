@@ -1,25 +1,12 @@
 //! The command line as users and scripts see it: `warroom paths`, `warroom check` (offline and
 //! probing a loopback server), exit codes, and problems printed with file, line and key.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn warroom(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warroom"))
-        .args(args)
-        .env("WARROOM_DATA_DIR", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("xdg"))
-        .env_remove("WARROOM_CONFIG")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run warroom: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{run_warroom, text};
 
 fn write_config(dir: &Path, body: &str) -> String {
     let path = dir.join("config.toml");
@@ -47,7 +34,7 @@ fn http_server(status: &'static str) -> String {
 #[test]
 fn paths_prints_every_location_and_honours_the_environment() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = warroom(dir.path(), &["paths"]);
+    let out = run_warroom(dir.path(), &["paths"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     for label in [
@@ -69,11 +56,11 @@ fn paths_prints_every_location_and_honours_the_environment() {
 #[test]
 fn check_offline_accepts_the_defaults_and_a_valid_file() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = warroom(dir.path(), &["check", "--offline"]);
+    let out = run_warroom(dir.path(), &["check", "--offline"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("defaults only"));
     let config = write_config(dir.path(), "[service]\nname = \"billing\"\n[ui]\ntheme = \"light\"\n");
-    let out = warroom(dir.path(), &["check", "--offline", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--offline", "--config", &config]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("billing / production"), "{stdout}");
@@ -87,7 +74,7 @@ fn check_exits_2_listing_every_problem_with_file_line_and_key() {
         dir.path(),
         "[service]\nname = \"odin\"\ncolour = \"red\"\n\n[[signals]]\nname = \"x\"\nquery = \"up\"\nwarn = \"high\"\n\n[keys]\n\"hyper-q\" = \"quit\"\n\"x\" = \"explode\"\n",
     );
-    let out = warroom(dir.path(), &["check", "--offline", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--offline", "--config", &config]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     for expected in [
@@ -105,11 +92,11 @@ fn check_exits_2_listing_every_problem_with_file_line_and_key() {
 fn a_named_config_file_that_is_missing_is_an_error() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let missing = dir.path().join("nope.toml").display().to_string();
-    let out = warroom(dir.path(), &["check", "--config", &missing]);
+    let out = run_warroom(dir.path(), &["check", "--config", &missing]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains(&missing));
     // The cockpit refuses to start on it too, before touching the terminal.
-    let out = warroom(dir.path(), &["demo", "--config", &missing]);
+    let out = run_warroom(dir.path(), &["demo", "--config", &missing]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!text(&out.stdout).contains("\x1b[?1049h"), "the terminal was touched");
 }
@@ -126,7 +113,7 @@ fn check_probes_sources_and_names_the_unreachable_one() {
         dir.path(),
         &format!("[prometheus]\nurl = \"{up}\"\n\n[[alertmanager]]\nurl = \"{closed}\"\n"),
     );
-    let out = warroom(dir.path(), &["check", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--config", &config]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(
@@ -139,7 +126,7 @@ fn check_probes_sources_and_names_the_unreachable_one() {
     );
 
     let config = write_config(dir.path(), &format!("[prometheus]\nurl = \"{up}\"\n"));
-    let out = warroom(dir.path(), &["check", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--config", &config]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).ends_with("ok\n"));
 }
@@ -147,9 +134,9 @@ fn check_probes_sources_and_names_the_unreachable_one() {
 #[test]
 fn bad_arguments_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = warroom(dir.path(), &["demo", "--speed", "0"]);
+    let out = run_warroom(dir.path(), &["demo", "--speed", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not a speed"));
-    let out = warroom(dir.path(), &["frobnicate"]);
+    let out = run_warroom(dir.path(), &["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -4,12 +4,14 @@
 //! says), `warroom runbook list | show | lint` and the runbook parts of `warroom check` through the
 //! binary, and property tests: arbitrary text and Markdown-ish documents never panic.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
+use support::{run_warroom, text};
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -625,21 +627,6 @@ fn shipped_runbooks_apply_to_the_alerts_they_are_for() {
 
 // ---- Through the binary ----
 
-fn warroom(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warroom"))
-        .args(args)
-        .env("WARROOM_DATA_DIR", dir.join("data"))
-        .env("XDG_CONFIG_HOME", dir.join("xdg"))
-        .env_remove("WARROOM_CONFIG")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run warroom: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn write(path: &Path, body: &str) -> String {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
@@ -665,7 +652,7 @@ const SLOPPY: &str = "---\nid: sloppy\ntitle: Sloppy\nowner: o\nreview_by: 2099-
 #[test]
 fn list_shows_every_runbook_with_what_it_applies_to() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = warroom(dir.path(), &["runbook", "list"]);
+    let out = run_warroom(dir.path(), &["runbook", "list"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -694,7 +681,7 @@ fn list_names_runbooks_that_do_not_load_and_exits_2() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (config, books) = config_with_runbooks(dir.path(), "");
     let broken = write(&books.join("broken.md"), BROKEN);
-    let out = warroom(dir.path(), &["runbook", "list", "--config", &config]);
+    let out = run_warroom(dir.path(), &["runbook", "list", "--config", &config]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stdout).contains("rollback"), "the others are listed");
     assert!(
@@ -707,7 +694,7 @@ fn list_names_runbooks_that_do_not_load_and_exits_2() {
 #[test]
 fn show_prints_steps_with_ids_kinds_risks_and_sanitised_commands() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = warroom(dir.path(), &["runbook", "show", "rollback"]);
+    let out = run_warroom(dir.path(), &["runbook", "show", "rollback"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for part in [
@@ -727,10 +714,10 @@ fn show_prints_steps_with_ids_kinds_risks_and_sanitised_commands() {
         &books.join("bidi.md"),
         "---\nid: bidi\ntitle: Bidi\n---\n- [ ] a\n  ```sh {risk=read}\n  echo safe \u{202e}fr- mr\n  ```\n",
     );
-    let out = warroom(dir.path(), &["runbook", "show", "bidi", "--config", &config]);
+    let out = run_warroom(dir.path(), &["runbook", "show", "bidi", "--config", &config]);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("⟪RLO⟫") && !stdout.contains('\u{202e}'), "{stdout}");
-    let out = warroom(dir.path(), &["runbook", "show", "nope"]);
+    let out = run_warroom(dir.path(), &["runbook", "show", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no runbook \"nope\" (known: high-error-rate"));
 }
@@ -738,12 +725,12 @@ fn show_prints_steps_with_ids_kinds_risks_and_sanitised_commands() {
 #[test]
 fn lint_reports_file_and_line_and_exits_1_only_on_errors() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = warroom(dir.path(), &["runbook", "lint"]);
+    let out = run_warroom(dir.path(), &["runbook", "lint"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert_eq!(text(&out.stdout), "6 runbooks: 0 errors, 0 warnings\n");
 
     let sloppy = write(&dir.path().join("books/sloppy.md"), SLOPPY);
-    let out = warroom(dir.path(), &["runbook", "lint", &sloppy]);
+    let out = run_warroom(dir.path(), &["runbook", "lint", &sloppy]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(
@@ -761,7 +748,7 @@ fn lint_reports_file_and_line_and_exits_1_only_on_errors() {
     let books = dir.path().join("fine");
     write(&books.join("fine.md"), fine);
     write(&books.join("notes.txt"), "not a runbook");
-    let out = warroom(dir.path(), &["runbook", "lint", &books.display().to_string()]);
+    let out = run_warroom(dir.path(), &["runbook", "lint", &books.display().to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(
         text(&out.stdout).contains(":2: warning: no `owner`"),
@@ -770,7 +757,7 @@ fn lint_reports_file_and_line_and_exits_1_only_on_errors() {
     );
 
     let missing = dir.path().join("missing.md").display().to_string();
-    let out = warroom(dir.path(), &["runbook", "lint", &missing]);
+    let out = run_warroom(dir.path(), &["runbook", "lint", &missing]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains(&format!("{missing}: error: cannot read")));
 }
@@ -780,7 +767,7 @@ fn lint_without_paths_covers_the_configured_directories_even_broken_ones() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (config, books) = config_with_runbooks(dir.path(), "");
     let broken = write(&books.join("broken.md"), BROKEN);
-    let out = warroom(dir.path(), &["runbook", "lint", "--config", &config]);
+    let out = run_warroom(dir.path(), &["runbook", "lint", "--config", &config]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(
@@ -791,7 +778,7 @@ fn lint_without_paths_covers_the_configured_directories_even_broken_ones() {
     // An unusable configuration is exit 2.
     let bad = write(&dir.path().join("bad.toml"), "[runbooks]\ndirs = 3\n");
     assert_eq!(
-        warroom(dir.path(), &["runbook", "lint", "--config", &bad])
+        run_warroom(dir.path(), &["runbook", "lint", "--config", &bad])
             .status
             .code(),
         Some(2)
@@ -803,7 +790,7 @@ fn check_includes_the_lint_and_fails_on_its_errors() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (config, books) = config_with_runbooks(dir.path(), "");
     let sloppy = write(&books.join("sloppy.md"), SLOPPY);
-    let out = warroom(dir.path(), &["check", "--offline", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--offline", "--config", &config]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
     assert!(
@@ -815,7 +802,7 @@ fn check_includes_the_lint_and_fails_on_its_errors() {
         &books.join("old.md"),
         "---\nid: old\ntitle: Old\nowner: o\nreview_by: 2020-01-01\n---\n- [ ] a\n",
     );
-    let out = warroom(dir.path(), &["check", "--offline", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--offline", "--config", &config]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -864,7 +851,7 @@ fn check_lists_alerting_rules_without_a_runbook_as_warnings() {
         &dir.path().join("config.toml"),
         &format!("[prometheus]\nurl = \"{url}\"\n"),
     );
-    let out = warroom(dir.path(), &["check", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--config", &config]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
@@ -878,7 +865,7 @@ fn check_lists_alerting_rules_without_a_runbook_as_warnings() {
     );
     assert!(text(&out.stdout).ends_with("ok\n"));
     // Offline, Prometheus is not asked.
-    let out = warroom(dir.path(), &["check", "--offline", "--config", &config]);
+    let out = run_warroom(dir.path(), &["check", "--offline", "--config", &config]);
     assert!(!text(&out.stderr).contains("alerting rule"));
 }
 

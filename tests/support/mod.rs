@@ -92,3 +92,21 @@ pub fn screen_text(state: &AppState, now: DateTime<Utc>) -> String {
     }
     out
 }
+
+/// Runs the `warroom` binary with `args`, its data and config dirs under `dir` and none of the
+/// environment that would change its behaviour; returns what it printed and its status.
+pub fn run_warroom(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(args)
+        .env("WARROOM_DATA_DIR", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
+        .env_remove("WARROOM_CONFIG")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run warroom: {e}"))
+}
+
+/// Printed bytes as text (lossy UTF-8).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
