@@ -5,123 +5,20 @@
 //! keeps its data, and with no Alertmanager answering the alerts come from Prometheus. Skipped
 //! when the servers are not installed, failing instead under CI=true.
 
+#[path = "support/cockpit.rs"]
+mod cockpit;
 #[path = "support/servers.rs"]
 mod servers;
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use cockpit::{Cockpit, LIMIT};
 use servers::*;
-use support::key;
-use tokio::sync::mpsc;
-use warroom::app::msg::{AlertVia, Msg, SourceKind};
-use warroom::app::runtime::{CHANNEL_CAPACITY, Runtime, TestShell};
+use warroom::app::msg::{AlertVia, SourceKind};
 use warroom::app::state::AppState;
-use warroom::config::Config;
 use warroom::domain::alert::AlertState;
 use warroom::domain::health::SourceHealth;
-use warroom::domain::redact::{RedactionRules, Redactor};
-use warroom::journal::store::Store;
-use warroom::sources::clock::TimeSource;
-use warroom::sources::live;
-use warroom::terminal::OsSignal;
-
-/// Longest any condition may take here (a hang guard; the servers answer in milliseconds).
-const LIMIT: Duration = Duration::from_secs(60);
-
-struct Cockpit {
-    runtime: Runtime<TestBackend>,
-    input: futures::channel::mpsc::UnboundedReceiver<std::io::Result<crossterm::event::Event>>,
-    _keys: futures::channel::mpsc::UnboundedSender<std::io::Result<crossterm::event::Event>>,
-    signals: mpsc::Receiver<OsSignal>,
-    _signal_tx: mpsc::Sender<OsSignal>,
-}
-
-impl Cockpit {
-    /// The real runtime on a 160x45 test terminal, polling what `config` names, with a journal
-    /// (for the audit log) in `data`.
-    fn start(config: &str, data: &Path) -> Self {
-        let config: Config = toml::from_str(config).unwrap_or_else(|e| panic!("config: {e}"));
-        let mut state = AppState::new(warroom::demo::test_setup("dark"));
-        state.alerts.set_group_by(config.alerts.group_by.clone());
-        let live = live::build(&config, data, &|_| None, &mut state);
-        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let terminal = Terminal::new(TestBackend::new(160, 45)).unwrap_or_else(|e| panic!("{e}"));
-        let journal = warroom::journal::service::start(
-            Store::new(data),
-            Redactor::new(RedactionRules::default()),
-            None,
-            tx.clone(),
-        )
-        .unwrap_or_else(|e| panic!("journal: {e}"));
-        let mut runtime =
-            Runtime::new(state, terminal, TimeSource::Real, rx, Box::new(TestShell)).with_journal(journal);
-        let refresh = runtime.refresh_requests();
-        if let Some(requests) = live::spawn(live, &mut runtime.tasks, TimeSource::Real, &tx, &refresh).requests {
-            runtime = runtime.with_requests(requests);
-        }
-        let (keys, input) = futures::channel::mpsc::unbounded();
-        let (signal_tx, signals) = mpsc::channel(1);
-        Self {
-            runtime,
-            input,
-            _keys: keys,
-            signals,
-            _signal_tx: signal_tx,
-        }
-    }
-
-    async fn until(&mut self, what: &str, stop: impl Fn(&AppState) -> bool) {
-        let run = self.runtime.run_until(&mut self.input, &mut self.signals, stop);
-        match tokio::time::timeout(LIMIT, run).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("runtime failed while waiting for {what}: {e}"),
-            Err(_) => {
-                let screen = self.screen();
-                panic!(
-                    "{what}: not true within {LIMIT:?}\nsources: {:?}\nscreen:\n{screen}",
-                    self.state().sources
-                )
-            }
-        }
-    }
-
-    fn state(&self) -> &AppState {
-        &self.runtime.state
-    }
-
-    /// Presses keys (space-separated key strings) through the runtime, effects included.
-    fn press(&mut self, keys: &str) {
-        for k in keys.split_whitespace() {
-            self.runtime
-                .accept(Msg::Key(key(k)))
-                .unwrap_or_else(|e| panic!("key {k}: {e}"));
-        }
-    }
-
-    fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            let k = if c == ' ' { "space".to_string() } else { c.to_string() };
-            self.press(&k);
-        }
-    }
-
-    fn screen(&mut self) -> String {
-        let _ = self.runtime.draw();
-        let buffer = self.runtime.terminal.backend().buffer();
-        (0..buffer.area.height)
-            .map(|y| {
-                (0..buffer.area.width)
-                    .map(|x| buffer[(x, y)].symbol().to_string())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
 
 fn health<'a>(state: &'a AppState, name: &str) -> &'a SourceHealth {
     &state

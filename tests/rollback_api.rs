@@ -6,37 +6,27 @@
 //! (nothing sent), accepted with Argo CD refusing (recorded, not retried), accepted and carried out
 //! (the smoke checks run once the rollout settled), all of it in the audit log.
 
+#[path = "support/cockpit.rs"]
+mod cockpit;
 #[path = "support/replay.rs"]
 mod replay;
 mod support;
 
 use std::time::Duration;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use cockpit::Cockpit;
 use replay::{Replay, TOKEN};
-use support::key;
 use tokio::sync::mpsc;
 use warroom::app::effect::RollbackCall;
-use warroom::app::msg::Msg;
 use warroom::app::rollback::SmokeWait;
-use warroom::app::runtime::{CHANNEL_CAPACITY, Runtime, TestShell};
 use warroom::app::state::AppState;
-use warroom::config::Config;
 use warroom::domain::deploy::{DeployKind, DeployStatus};
-use warroom::domain::redact::{RedactionRules, Redactor};
 use warroom::domain::rollback::{RollbackMethod, RollbackPlan};
 use warroom::domain::timeline::Event;
-use warroom::journal::store::Store;
 use warroom::sources::clock::TimeSource;
 use warroom::sources::deploys::rollback::{Deployer, failure};
 use warroom::sources::deploys::{ArgoCdSource, DeploySource, GithubSource};
 use warroom::sources::http::{Endpoint, HttpPolicy, Token};
-use warroom::sources::live;
-use warroom::terminal::OsSignal;
-
-/// A hang guard, not a speed assertion.
-const LIMIT: Duration = Duration::from_secs(60);
 
 fn fixture(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -386,90 +376,14 @@ async fn a_call_for_an_entry_or_method_it_cannot_serve_sends_nothing() {
 // ---------------------------------------------------------------------------------------------
 // Through the runtime
 
-struct Cockpit {
-    runtime: Runtime<TestBackend>,
-    input: futures::channel::mpsc::UnboundedReceiver<std::io::Result<crossterm::event::Event>>,
-    _keys: futures::channel::mpsc::UnboundedSender<std::io::Result<crossterm::event::Event>>,
-    signals: mpsc::Receiver<OsSignal>,
-    _signal_tx: mpsc::Sender<OsSignal>,
-}
-
-impl Cockpit {
-    fn start(config: &str, data: &std::path::Path) -> Self {
-        let config: Config = toml::from_str(config).unwrap_or_else(|e| panic!("config: {e}"));
-        let mut state = AppState::new(warroom::demo::test_setup("dark"));
-        let live = live::build(&config, data, &|_| None, &mut state);
-        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let terminal = Terminal::new(TestBackend::new(160, 45)).unwrap_or_else(|e| panic!("{e}"));
-        let journal = warroom::journal::service::start(
-            Store::new(data),
-            Redactor::new(RedactionRules::default()),
-            None,
-            tx.clone(),
-        )
-        .unwrap_or_else(|e| panic!("journal: {e}"));
-        let mut runtime =
-            Runtime::new(state, terminal, TimeSource::Real, rx, Box::new(TestShell)).with_journal(journal);
-        let refresh = runtime.refresh_requests();
-        let senders = live::spawn(live, &mut runtime.tasks, TimeSource::Real, &tx, &refresh);
-        let rollbacks = senders
-            .rollbacks
-            .unwrap_or_else(|| panic!("an Argo CD entry has a deployer"));
-        runtime = runtime.with_deployer(rollbacks);
-        let (keys, input) = futures::channel::mpsc::unbounded();
-        let (signal_tx, signals) = mpsc::channel(1);
-        Self {
-            runtime,
-            input,
-            _keys: keys,
-            signals,
-            _signal_tx: signal_tx,
-        }
-    }
-
-    async fn until(&mut self, what: &str, stop: impl Fn(&AppState) -> bool) {
-        let run = self.runtime.run_until(&mut self.input, &mut self.signals, stop);
-        match tokio::time::timeout(LIMIT, run).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("runtime failed while waiting for {what}: {e}"),
-            Err(_) => panic!(
-                "{what}: not true within {LIMIT:?}\nnotice: {:?}\ntimeline: {:?}",
-                self.runtime.state.notice,
-                self.runtime
-                    .state
-                    .timeline
-                    .entries
-                    .iter()
-                    .map(|e| e.event.kind())
-                    .collect::<Vec<_>>()
-            ),
-        }
-    }
-
-    fn press(&mut self, keys: &str) {
-        for k in keys.split_whitespace() {
-            self.runtime
-                .accept(Msg::Key(key(k)))
-                .unwrap_or_else(|e| panic!("{k}: {e}"));
-        }
-    }
-
-    fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            self.press(&c.to_string());
-        }
-    }
-
-    fn events(&self, kind: &str) -> Vec<Event> {
-        self.runtime
-            .state
-            .timeline
-            .entries
-            .iter()
-            .filter(|e| e.event.kind() == kind)
-            .map(|e| e.event.clone())
-            .collect()
-    }
+/// The cockpit on one `[[deploys]]` entry (`entry`, with `{base}` for the server's URL and `{{ }}`
+/// for braces) and an HTTP probe of the server's /healthz, its data in a fresh directory.
+fn cockpit_with_probe(server: &Replay, entry: &str) -> (Cockpit, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://{}", server.addr);
+    let entry = entry.replace("{base}", &base).replace("{{", "{").replace("}}", "}");
+    let config = format!("[[deploys]]\n{entry}\n\n[[probes]]\nname = \"health\"\nhttp = \"{base}/healthz\"\n");
+    (Cockpit::start(&config, data.path()), data)
 }
 
 fn count(state: &AppState, kind: &str) -> usize {
@@ -517,20 +431,11 @@ async fn the_rollback_flow_through_the_runtime_refused_failing_and_carried_out()
         ("/healthz", 200, "ok".into()),
     ])
     .await;
-    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let base = format!("http://{}", server.addr);
-    let config = format!(
-        r#"
-[[deploys]]
-name = "argo"
-argocd = {{ url = "{base}", app = "checkout" }}
-
-[[probes]]
-name = "checkout-health"
-http = "{base}/healthz"
-"#
+    let (mut c, data) = cockpit_with_probe(
+        &server,
+        r#"name = "argo"
+argocd = {{ url = "{base}", app = "checkout" }}"#,
     );
-    let mut c = Cockpit::start(&config, data.path());
     c.until("the Argo CD history and the probe", |s| {
         s.deploys.deploys.len() == 3 && !s.signals.probes.is_empty()
     })
@@ -624,7 +529,7 @@ http = "{base}/healthz"
         c.events("rollback.finished")
     );
     assert!(
-        matches!(&c.events("rollback.smoke_checked")[..], [Event::SmokeChecked { ok: true, results }] if results[0].contains("checkout-health")),
+        matches!(&c.events("rollback.smoke_checked")[..], [Event::SmokeChecked { ok: true, results }] if results[0].contains("health")),
         "{:?}",
         c.events("rollback.smoke_checked")
     );
@@ -672,20 +577,11 @@ async fn a_github_rollback_through_the_runtime_deploys_the_earlier_commit_then_s
         ("/healthz", 200, "ok".into()),
     ])
     .await;
-    let data = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let base = format!("http://{}", server.addr);
-    let config = format!(
-        r#"
-[[deploys]]
-name = "gh"
-github = {{ repo = "acme/odin", environment = "production", api_url = "{base}" }}
-
-[[probes]]
-name = "odin-health"
-http = "{base}/healthz"
-"#
+    let (mut c, _data) = cockpit_with_probe(
+        &server,
+        r#"name = "gh"
+github = {{ repo = "acme/odin", environment = "production", api_url = "{base}" }}"#,
     );
-    let mut c = Cockpit::start(&config, data.path());
     c.until("the deployments and the probe", |s| {
         s.deploys.deploys.len() == 4 && !s.signals.probes.is_empty()
     })

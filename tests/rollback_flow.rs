@@ -9,7 +9,7 @@ mod support;
 
 use chrono::Duration;
 use support::*;
-use warroom::app::effect::Effect;
+use warroom::app::effect::{Effect, RollbackCall, StepRun};
 use warroom::app::msg::{Msg, SourceData, SourceKind, SourceUpdate, StepResult};
 use warroom::app::pane::PaneId;
 use warroom::app::rollback::SmokeWait;
@@ -20,14 +20,55 @@ use warroom::domain::probe::{HttpOutcome, HttpState, ProbeOutcome, ProbeResult};
 use warroom::domain::rollback::{RollbackFailure, RollbackMethod, RollbackVia};
 use warroom::domain::timeline::Event;
 
-fn events(effects: &[Effect]) -> Vec<Event> {
-    effects
-        .iter()
-        .flat_map(|e| match e {
-            Effect::Record(drafts) => drafts.iter().map(|d| d.event.clone()).collect(),
-            _ => Vec::new(),
-        })
-        .collect()
+/// A command rollback's run ended with `result`.
+fn command_ended(s: &mut AppState, run: u64, result: StepResult, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+    update(s, Msg::StepFinished { run, result }, now)
+}
+
+/// The deploy API answered rollback call `id`.
+fn api_answered(
+    s: &mut AppState,
+    id: u64,
+    result: Result<String, RollbackFailure>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Effect> {
+    update(s, Msg::RollbackDone { id, result }, now)
+}
+
+/// Presses `keys`: no confirmation opens, and the notice says `says`.
+fn refused(s: &mut AppState, keys: &str, now: chrono::DateTime<chrono::Utc>, says: &str) {
+    press(s, keys, now);
+    assert!(s.modal.is_none(), "{keys}: a confirmation opened");
+    assert!(
+        s.notice.as_ref().is_some_and(|n| n.text.contains(says)),
+        "{keys}: {:?}",
+        s.notice
+    );
+}
+
+/// The one effect `pick` takes among `effects`.
+fn the_one<T>(effects: &[Effect], what: &str, pick: impl Fn(&Effect) -> Option<T>) -> T {
+    let mut picked: Vec<T> = effects.iter().filter_map(pick).collect();
+    match picked.len() {
+        1 => picked.remove(0),
+        n => panic!("{n} {what}s, not one: {effects:?}"),
+    }
+}
+
+/// The one API rollback call among `effects`.
+fn the_call(effects: &[Effect]) -> RollbackCall {
+    the_one(effects, "rollback call", |e| match e {
+        Effect::Rollback(call) => Some(call.clone()),
+        _ => None,
+    })
+}
+
+/// The one command run among `effects`.
+fn the_run(effects: &[Effect]) -> StepRun {
+    the_one(effects, "command run", |e| match e {
+        Effect::RunStep(run) => Some(run.clone()),
+        _ => None,
+    })
 }
 
 fn deploy(id: &str, version: &str, minutes: i64, status: DeployStatus) -> Deploy {
@@ -144,7 +185,7 @@ fn a_command_rollback_needs_the_service_name_runs_once_and_records_start_and_fin
     assert_eq!(confirm.expected, "odin");
     // Refused: Enter without the name. Recorded (and audited), nothing runs.
     let refused = press(&mut s, "enter", at(600));
-    let recorded = events(&refused);
+    let recorded = events_of(&refused);
     assert!(
         matches!(&recorded[..], [Event::StepRefused { risk, .. }] if risk == "destructive"),
         "{recorded:?}"
@@ -157,35 +198,21 @@ fn a_command_rollback_needs_the_service_name_runs_once_and_records_start_and_fin
     );
     // A wrong name is refused the same way.
     let wrong = confirm_rollback(&mut s, "odim", at(600));
-    assert!(matches!(&events(&wrong)[..], [Event::StepRefused { .. }]));
+    assert!(matches!(&events_of(&wrong)[..], [Event::StepRefused { .. }]));
     // Accepted.
     let effects = confirm_rollback(&mut s, "odin", at(600));
-    let started = events(&effects);
+    let started = events_of(&effects);
     assert!(
         matches!(&started[..], [Event::RollbackStarted { from, to, method, call, .. }]
             if from == "1.4.2" && to == "1.4.1" && method == "command" && call.contains("rollback odin 6")),
         "{started:?}"
     );
     assert!(started.iter().all(Event::is_audited));
-    let runs: Vec<_> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::RunStep(run) => Some(run.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(runs.len(), 1, "{effects:?}");
-    assert_eq!(runs[0].command, "argocd app rollback odin 6 '--note=back to 1.4.1'");
+    let run = the_run(&effects);
+    assert_eq!(run.command, "argocd app rollback odin 6 '--note=back to 1.4.1'");
     // The command fails: recorded as such, never retried by itself.
-    let finished = update(
-        &mut s,
-        Msg::StepFinished {
-            run: runs[0].run,
-            result: result(Some(20), false),
-        },
-        at(603),
-    );
-    let recorded = events(&finished);
+    let finished = command_ended(&mut s, run.run, result(Some(20), false), at(603));
+    let recorded = events_of(&finished);
     assert!(
         matches!(&recorded[..], [Event::RollbackFinished { ok: false, uncertain: false, outcome, saved_to: Some(_), digest: Some(_), .. }] if outcome == "exit 20"),
         "{recorded:?}"
@@ -205,20 +232,11 @@ fn a_command_rollback_needs_the_service_name_runs_once_and_records_start_and_fin
 fn a_rollback_cut_off_by_its_timeout_is_marked_uncertain() {
     let mut s = deploys_state(template());
     let effects = confirm_rollback(&mut s, "odin", at(600));
-    let Some(Effect::RunStep(run)) = effects.iter().find(|e| matches!(e, Effect::RunStep(_))) else {
-        panic!("{effects:?}")
-    };
-    let finished = update(
-        &mut s,
-        Msg::StepFinished {
-            run: run.run,
-            result: result(None, true),
-        },
-        at(1200),
-    );
+    let run = the_run(&effects);
+    let finished = command_ended(&mut s, run.run, result(None, true), at(1200));
     assert!(
         matches!(
-            &events(&finished)[..],
+            &events_of(&finished)[..],
             [Event::RollbackFinished {
                 ok: false,
                 uncertain: true,
@@ -238,13 +256,7 @@ fn a_rollback_cut_off_by_its_timeout_is_marked_uncertain() {
 fn a_rollback_needs_a_way_to_roll_back_an_earlier_good_deploy_and_a_writable_session() {
     let mut s = deploys_state(template());
     s.deploys.rollback.clear();
-    press(&mut s, "5 g R", at(600));
-    assert!(s.modal.is_none());
-    assert!(
-        s.notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("no rollback configured for argo"))
-    );
+    refused(&mut s, "5 g R", at(600), "no rollback configured for argo");
     let mut s = deploys_state(template());
     press(&mut s, "5 G R", at(600));
     assert!(
@@ -254,22 +266,13 @@ fn a_rollback_needs_a_way_to_roll_back_an_earlier_good_deploy_and_a_writable_ses
     );
     let mut ro = deploys_state(template());
     ro.read_only = true;
-    press(&mut ro, "5 g R", at(600));
-    assert!(ro.modal.is_none() && ro.notice.as_ref().is_some_and(|n| n.text.contains("read-only")));
+    refused(&mut ro, "5 g R", at(600), "read-only");
     // An Argo CD entry can only return to a history entry, not to a sync operation.
     let mut s = deploys_state(argo());
     s.deploys.deploys.retain(|d| d.id != "argo/6");
     s.deploys
         .merge(vec![deploy("argo/op-1", "1.4.1", 3, DeployStatus::Succeeded)]);
-    press(&mut s, "5 g R", at(600));
-    assert!(s.modal.is_none());
-    assert!(
-        s.notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("not an Argo CD history entry")),
-        "{:?}",
-        s.notice
-    );
+    refused(&mut s, "5 g R", at(600), "not an Argo CD history entry");
 }
 
 #[test]
@@ -277,19 +280,10 @@ fn a_finished_command_rollback_runs_the_smoke_checks_and_records_them_once() {
     let mut s = deploys_state(template());
     s.add_source(SourceKind::Probes, "probes");
     let effects = confirm_rollback(&mut s, "odin", at(600));
-    let Some(Effect::RunStep(run)) = effects.iter().find(|e| matches!(e, Effect::RunStep(_))) else {
-        panic!("{effects:?}")
-    };
-    let finished = update(
-        &mut s,
-        Msg::StepFinished {
-            run: run.run,
-            result: result(Some(0), false),
-        },
-        at(610),
-    );
+    let run = the_run(&effects);
+    let finished = command_ended(&mut s, run.run, result(Some(0), false), at(610));
     assert!(matches!(
-        &events(&finished)[..],
+        &events_of(&finished)[..],
         [Event::RollbackFinished { ok: true, .. }]
     ));
     assert!(
@@ -306,13 +300,13 @@ fn a_finished_command_rollback_runs_the_smoke_checks_and_records_them_once() {
             http("admin", HttpState::BadStatus, 503),
         ],
     );
-    let recorded = events(&checked);
+    let recorded = events_of(&checked);
     assert!(
         matches!(&recorded[..], [Event::SmokeChecked { ok: false, results }] if results.len() == 2 && results[1].contains("admin")),
         "{recorded:?}"
     );
     let again = probes_update(&mut s, SourceKind::Probes, 680, vec![http("api", HttpState::Up, 200)]);
-    assert!(events(&again).is_empty(), "only once per rollback");
+    assert!(events_of(&again).is_empty(), "only once per rollback");
 }
 
 #[test]
@@ -333,45 +327,34 @@ fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_th
     assert!(screen.contains("DESTRUCTIVE"), "{screen}");
     type_text(&mut s, "odin", at(600));
     let effects = press(&mut s, "enter", at(600));
-    let calls: Vec<_> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Rollback(call) => Some(call.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(calls.len(), 1, "{effects:?}");
+    let call = the_call(&effects);
     assert_eq!(
-        calls[0].plan.method,
+        call.plan.method,
         RollbackMethod::ArgoCd {
             app: "odin".into(),
             history_id: 6
         }
     );
-    assert!(matches!(&events(&effects)[..], [Event::RollbackStarted { method, .. }] if method == "argocd"));
+    assert!(matches!(&events_of(&effects)[..], [Event::RollbackStarted { method, .. }] if method == "argocd"));
     assert!(screen_text(&s, at(601)).contains("rolling back to 1.4.1"));
     // A second rollback while this one has not answered is refused.
-    let second = press(&mut s, "R", at(601));
-    assert!(s.modal.is_none() && second.is_empty());
-    assert!(s.notice.as_ref().is_some_and(|n| n.text.contains("still running")));
+    refused(&mut s, "R", at(601), "still running");
     // Argo CD accepted it.
-    let done = update(
+    let done = api_answered(
         &mut s,
-        Msg::RollbackDone {
-            id: calls[0].id,
-            result: Ok("Argo CD accepted the rollback of odin to history 6; its sync operation is running".into()),
-        },
+        call.id,
+        Ok("Argo CD accepted the rollback of odin to history 6; its sync operation is running".into()),
         at(602),
     );
     assert!(
-        matches!(&events(&done)[..], [Event::RollbackFinished { ok: true, method, duration_ms: 2000, .. }] if method == "argocd"),
+        matches!(&events_of(&done)[..], [Event::RollbackFinished { ok: true, method, duration_ms: 2000, .. }] if method == "argocd"),
         "{done:?}"
     );
     assert!(done.iter().any(|e| matches!(e, Effect::RefreshAll)));
     assert!(matches!(&s.deploys.smoke, SmokeWait::AfterRollout { entry, .. } if entry == "argo"));
     // Probe results while the rollout runs are not the smoke checks.
     assert!(
-        events(&probes_update(
+        events_of(&probes_update(
             &mut s,
             SourceKind::Probes,
             603,
@@ -406,7 +389,7 @@ fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_th
     assert!(!running.iter().any(|e| matches!(e, Effect::RefreshAll)));
     assert!(matches!(s.deploys.smoke, SmokeWait::AfterRollout { .. }));
     assert!(
-        events(&running)
+        events_of(&running)
             .iter()
             .all(|e| !matches!(e, Event::CanaryStarted { .. })),
         "{running:?}"
@@ -432,7 +415,7 @@ fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_th
     );
     assert!(settled.iter().any(|e| matches!(e, Effect::RefreshAll)), "{settled:?}");
     assert!(
-        events(&settled)
+        events_of(&settled)
             .iter()
             .any(|e| matches!(e, Event::DeployObserved { rollback: true, version, .. } if version == "1.4.1")),
         "{settled:?}"
@@ -440,7 +423,7 @@ fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_th
     assert_eq!(s.deploys.smoke, SmokeWait::AwaitingProbes { since: at(680) });
     // Results of a probe poll taken before the rollout settled are not the smoke checks.
     assert!(
-        events(&probes_update(
+        events_of(&probes_update(
             &mut s,
             SourceKind::Probes,
             679,
@@ -450,7 +433,7 @@ fn an_argocd_rollback_is_one_call_by_history_id_and_the_smoke_checks_wait_for_th
     );
     let checked = probes_update(&mut s, SourceKind::Probes, 682, vec![http("api", HttpState::Up, 200)]);
     assert!(
-        matches!(&events(&checked)[..], [Event::SmokeChecked { ok: true, .. }]),
+        matches!(&events_of(&checked)[..], [Event::SmokeChecked { ok: true, .. }]),
         "{checked:?}"
     );
 }
@@ -460,17 +443,8 @@ fn a_rollout_not_seen_to_settle_gets_its_smoke_checks_after_15_minutes() {
     let mut s = deploys_state(argo());
     s.add_source(SourceKind::Probes, "probes");
     let effects = confirm_rollback(&mut s, "odin", at(600));
-    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
-        panic!("{effects:?}")
-    };
-    update(
-        &mut s,
-        Msg::RollbackDone {
-            id: call.id,
-            result: Ok("accepted".into()),
-        },
-        at(601),
-    );
+    let call = the_call(&effects);
+    api_answered(&mut s, call.id, Ok("accepted".into()), at(601));
     assert!(update(&mut s, Msg::Tick, at(600 + 14 * 60)).is_empty());
     let late = update(&mut s, Msg::Tick, at(600 + 15 * 60));
     assert!(late.iter().any(|e| matches!(e, Effect::RefreshAll)));
@@ -486,22 +460,18 @@ fn a_rollout_not_seen_to_settle_gets_its_smoke_checks_after_15_minutes() {
 fn a_refused_api_rollback_is_recorded_in_the_apis_words_and_not_retried() {
     let mut s = deploys_state(argo());
     let effects = confirm_rollback(&mut s, "odin", at(600));
-    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
-        panic!("{effects:?}")
-    };
+    let call = the_call(&effects);
     let refusal = "HTTP 400 from Argo CD rollback of odin: rollback cannot be initiated when auto-sync is enabled";
-    let failed = update(
+    let failed = api_answered(
         &mut s,
-        Msg::RollbackDone {
-            id: call.id,
-            result: Err(RollbackFailure {
-                message: refusal.into(),
-                uncertain: false,
-            }),
-        },
+        call.id,
+        Err(RollbackFailure {
+            message: refusal.into(),
+            uncertain: false,
+        }),
         at(601),
     );
-    let recorded = events(&failed);
+    let recorded = events_of(&failed);
     assert!(
         matches!(&recorded[..], [Event::RollbackFinished { ok: false, uncertain: false, outcome, .. }] if outcome == refusal),
         "{recorded:?}"
@@ -514,17 +484,7 @@ fn a_refused_api_rollback_is_recorded_in_the_apis_words_and_not_retried() {
     assert!(s.notice.as_ref().is_some_and(|n| n.text.contains("auto-sync")));
     assert_eq!(s.deploys.smoke, SmokeWait::Idle);
     // A stale answer to a call that is no longer in flight changes nothing.
-    assert!(
-        update(
-            &mut s,
-            Msg::RollbackDone {
-                id: call.id,
-                result: Ok("late".into())
-            },
-            at(602)
-        )
-        .is_empty()
-    );
+    assert!(api_answered(&mut s, call.id, Ok("late".into()), at(602)).is_empty());
     // The responder may try again, deliberately: a new confirmation, a new call.
     let retry = confirm_rollback(&mut s, "odin", at(700));
     assert_eq!(retry.iter().filter(|e| matches!(e, Effect::Rollback(_))).count(), 1);
@@ -560,9 +520,7 @@ fn a_github_rollback_deploys_the_earlier_deployment_again() {
         },
     );
     let effects = confirm_rollback(&mut s, "odin", at(600));
-    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
-        panic!("{effects:?}")
-    };
+    let call = the_call(&effects);
     assert_eq!(
         call.plan.method,
         RollbackMethod::Github {
@@ -582,7 +540,7 @@ fn a_new_deploy_of_an_entry_with_canary_set_starts_the_watch_from_its_start() {
     let source = s.add_source(SourceKind::Deploys, "argo");
     s.deploys.canary.insert("argo".into(), Duration::minutes(30));
     let feed = |s: &mut AppState, at_s: i64, deploys: Vec<Deploy>| {
-        events(&update(
+        events_of(&update(
             s,
             Msg::Source(SourceUpdate {
                 source,
@@ -620,7 +578,7 @@ fn a_new_deploy_of_an_entry_with_canary_set_starts_the_watch_from_its_start() {
             .any(|e| e.kind() == "canary.started")
     );
     // A clean watch ends in promote at the deploy's start + 30 minutes.
-    let end = events(&update(&mut s, Msg::Tick, at(140 * 60)));
+    let end = events_of(&update(&mut s, Msg::Tick, at(140 * 60)));
     assert!(
         end.iter()
             .any(|e| matches!(e, Event::CanaryVerdict { verdict, .. } if verdict == "promote")),
@@ -674,18 +632,14 @@ fn after_an_unknown_outcome_the_next_confirmation_warns_until_the_rollback_shows
     let mut s = deploys_state(argo());
     let argo_source = s.add_source(SourceKind::Deploys, "argo");
     let effects = confirm_rollback(&mut s, "odin", at(600));
-    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
-        panic!("{effects:?}")
-    };
-    update(
+    let call = the_call(&effects);
+    api_answered(
         &mut s,
-        Msg::RollbackDone {
-            id: call.id,
-            result: Err(RollbackFailure {
-                message: "HTTP 504 from Argo CD rollback of odin: upstream request timeout".into(),
-                uncertain: true,
-            }),
-        },
+        call.id,
+        Err(RollbackFailure {
+            message: "HTTP 504 from Argo CD rollback of odin: upstream request timeout".into(),
+            uncertain: true,
+        }),
         at(610),
     );
     press(&mut s, "5 g R", at(620));
@@ -718,15 +672,7 @@ fn after_an_unknown_outcome_the_next_confirmation_warns_until_the_rollback_shows
     );
     assert!(s.deploys.unknown_outcome.is_none());
     // The newest row is now that rollback: it is not itself rolled back.
-    press(&mut s, "5 g R", at(650));
-    assert!(s.modal.is_none());
-    assert!(
-        s.notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("1.4.1 is a rollback")),
-        "{:?}",
-        s.notice
-    );
+    refused(&mut s, "5 g R", at(650), "1.4.1 is a rollback");
     press(&mut s, "5 g j R", at(650));
     let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
         panic!("no confirmation")
@@ -734,41 +680,11 @@ fn after_an_unknown_outcome_the_next_confirmation_warns_until_the_rollback_shows
     assert!(!confirm.step_text.contains("UNKNOWN"), "{}", confirm.step_text);
 }
 
-/// Opens an incident the way the journal reports one.
-fn open_incident(s: &mut AppState) {
-    let declared = warroom::journal::prepare(
-        vec![warroom::app::effect::EventDraft {
-            occurred_at: at(500),
-            actor: Some("alice".into()),
-            event: Event::IncidentDeclared {
-                title: "odin errors".into(),
-                severity: warroom::domain::incident::IncidentSeverity::Sev2,
-                commander: None,
-            },
-            supersedes: None,
-        }],
-        "alice",
-        at(500),
-    )
-    .iter()
-    .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
-    .collect();
-    update(
-        s,
-        Msg::Journal(warroom::app::msg::JournalEvent::Opened {
-            id: "inc-1".into(),
-            entries: declared,
-            notice: None,
-        }),
-        at(500),
-    );
-}
-
 #[test]
 fn the_rollback_runbooks_step_runs_the_configured_rollback_and_follows_its_outcome() {
     use warroom::domain::runbook::StepState;
     let mut s = deploys_state(argo());
-    open_incident(&mut s);
+    open_incident(&mut s, at(500));
     press(&mut s, ":", at(600));
     type_text(&mut s, "runbook rollback", at(600));
     press(&mut s, "enter", at(600));
@@ -790,7 +706,7 @@ fn the_rollback_runbooks_step_runs_the_configured_rollback_and_follows_its_outco
     );
     type_text(&mut s, "odin", at(600));
     let effects = press(&mut s, "enter", at(600));
-    let recorded = events(&effects);
+    let recorded = events_of(&effects);
     assert!(
         recorded.iter().any(
             |e| matches!(e, Event::StepChanged { step, state: StepState::Running, .. } if step == "revert-configured")
@@ -798,21 +714,17 @@ fn the_rollback_runbooks_step_runs_the_configured_rollback_and_follows_its_outco
         "{recorded:?}"
     );
     assert!(recorded.iter().any(|e| matches!(e, Event::RollbackStarted { .. })));
-    let Some(Effect::Rollback(call)) = effects.iter().find(|e| matches!(e, Effect::Rollback(_))) else {
-        panic!("{effects:?}")
-    };
-    let done = update(
+    let call = the_call(&effects);
+    let done = api_answered(
         &mut s,
-        Msg::RollbackDone {
-            id: call.id,
-            result: Err(RollbackFailure {
-                message: "HTTP 403 from Argo CD rollback of odin: permission denied".into(),
-                uncertain: false,
-            }),
-        },
+        call.id,
+        Err(RollbackFailure {
+            message: "HTTP 403 from Argo CD rollback of odin: permission denied".into(),
+            uncertain: false,
+        }),
         at(601),
     );
-    let recorded = events(&done);
+    let recorded = events_of(&done);
     assert!(
         recorded.iter().any(
             |e| matches!(e, Event::StepChanged { step, state: StepState::Failed, reason: Some(r), .. }
@@ -829,15 +741,7 @@ fn the_rollback_runbooks_step_runs_the_configured_rollback_and_follows_its_outco
     let mut bare = empty_state((120, 40));
     press(&mut bare, ":", at(600));
     type_text(&mut bare, "runbook rollback", at(600));
-    press(&mut bare, "enter g j j x", at(600));
-    assert!(bare.modal.is_none());
-    assert!(
-        bare.notice
-            .as_ref()
-            .is_some_and(|n| n.text.contains("no deploy of odin")),
-        "{:?}",
-        bare.notice
-    );
+    refused(&mut bare, "enter g j j x", at(600), "no deploy of odin");
 }
 
 #[test]

@@ -91,16 +91,6 @@ fn command(s: &mut AppState, line: &str) -> Vec<Effect> {
     settle(s, effects)
 }
 
-fn events(effects: &[Effect]) -> Vec<Event> {
-    effects
-        .iter()
-        .flat_map(|e| match e {
-            Effect::Record(drafts) => drafts.iter().map(|d| d.event.clone()).collect(),
-            _ => Vec::new(),
-        })
-        .collect()
-}
-
 fn step_state(s: &AppState, step: &str) -> StepState {
     s.incident
         .as_ref()
@@ -178,7 +168,7 @@ fn a_read_step_runs_on_enter_shows_masked_and_records_its_outcome() {
         },
         at(602),
     );
-    let recorded = events(&finished);
+    let recorded = events_of(&finished);
     assert!(
         matches!(&recorded[..], [Event::StepRan { exit_code: Some(0), command, digest, duration_ms: 1500, .. }, Event::StepChanged { state: StepState::Done, .. }]
             if command.contains("••••") && digest.len() == 64),
@@ -222,7 +212,7 @@ fn a_failed_run_marks_the_step_failed_with_why() {
         },
         at(610),
     );
-    assert!(events(&finished).iter().any(
+    assert!(events_of(&finished).iter().any(
         |e| matches!(e, Event::StepChanged { state: StepState::Failed, reason: Some(r), .. } if r.contains("timed out"))
     ));
 }
@@ -236,7 +226,7 @@ fn a_write_step_defaults_to_no_and_declining_is_recorded() {
     let effects = press(&mut s, "enter", at(600));
     assert!(s.modal.is_none());
     assert!(
-        matches!(&events(&effects)[..], [Event::StepRefused { step, risk, .. }] if step == "restart" && risk == "write"),
+        matches!(&events_of(&effects)[..], [Event::StepRefused { step, risk, .. }] if step == "restart" && risk == "write"),
         "{effects:?}"
     );
     assert!(!effects.iter().any(|e| matches!(e, Effect::RunStep(_))));
@@ -258,7 +248,7 @@ fn a_destructive_step_needs_the_service_name_typed() {
     assert!(press(&mut s, "y", at(600)).is_empty(), "y is just a typed letter here");
     type_text(&mut s, "odn", at(600));
     let effects = press(&mut s, "enter", at(600));
-    assert!(matches!(&events(&effects)[..], [Event::StepRefused { risk, .. }] if risk == "destructive"));
+    assert!(matches!(&events_of(&effects)[..], [Event::StepRefused { risk, .. }] if risk == "destructive"));
     press(&mut s, "x", at(600));
     type_text(&mut s, "odin", at(600));
     let effects = press(&mut s, "enter", at(600));
@@ -314,7 +304,7 @@ fn verify_steps_record_the_value_that_held_and_check_themselves() {
         at(701),
     );
     assert!(
-        matches!(&events(&held)[..], [Event::StepChanged { step, state: StepState::Done, reason: Some(r), .. }] if step == "calm" && r.contains("0.4")),
+        matches!(&events_of(&held)[..], [Event::StepChanged { step, state: StepState::Done, reason: Some(r), .. }] if step == "calm" && r.contains("0.4")),
         "{held:?}"
     );
     settle(&mut s, held);

@@ -65,15 +65,7 @@ impl Rig {
     }
 
     fn screen(&self) -> String {
-        let buffer = self.runtime.terminal.backend().buffer();
-        (0..buffer.area.height)
-            .map(|y| {
-                (0..buffer.area.width)
-                    .map(|x| buffer[(x, y)].symbol().to_string())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        buffer_text(self.runtime.terminal.backend())
     }
 }
 

@@ -453,38 +453,12 @@ fn an_exhausted_budget_holds_a_clean_canary_until_overridden_with_a_reason() {
 
 #[test]
 fn an_slo_starting_to_burn_during_an_incident_ranks_the_changes_before_it() {
-    use warroom::app::msg::JournalEvent;
     let mut rig = rig();
     // No incident: the state change alone.
     let quiet = rig.feed(vec![availability("TICKET", at(30))], at(30));
     assert!(!quiet.iter().any(|e| e.kind() == "change.suspects"), "{quiet:?}");
     rig.feed(vec![availability("OK", at(45))], at(45));
-    let declared = warroom::journal::prepare(
-        vec![warroom::app::effect::EventDraft {
-            occurred_at: at(50),
-            actor: Some("alice".into()),
-            event: Event::IncidentDeclared {
-                title: "odin errors".into(),
-                severity: warroom::domain::incident::IncidentSeverity::Sev2,
-                commander: None,
-            },
-            supersedes: None,
-        }],
-        "alice",
-        at(50),
-    )
-    .iter()
-    .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
-    .collect();
-    update(
-        &mut rig.state,
-        Msg::Journal(JournalEvent::Opened {
-            id: "inc-1".into(),
-            entries: declared,
-            notice: None,
-        }),
-        at(50),
-    );
+    open_incident(&mut rig.state, at(50));
     assert!(rig.state.incident_open());
     let events = rig.feed(vec![availability("PAGE", at(60))], at(60));
     let suspects = events.iter().find_map(|e| match e {

@@ -93,6 +93,19 @@ pub fn screen_text(state: &AppState, now: DateTime<Utc>) -> String {
     out
 }
 
+/// What a test terminal shows, one line per row, untrimmed.
+pub fn buffer_text(backend: &ratatui::backend::TestBackend) -> String {
+    let buffer = backend.buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Runs the `warroom` binary with `args`, its data and config dirs under `dir` and none of the
 /// environment that would change its behaviour; returns what it printed and its status.
 pub fn run_warroom(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -109,4 +122,46 @@ pub fn run_warroom(dir: &std::path::Path, args: &[&str]) -> std::process::Output
 /// Printed bytes as text (lossy UTF-8).
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The timeline events among `effects`, in order.
+pub fn events_of(effects: &[Effect]) -> Vec<warroom::domain::timeline::Event> {
+    effects
+        .iter()
+        .flat_map(|e| match e {
+            Effect::Record(drafts) => drafts.iter().map(|d| d.event.clone()).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Opens an incident declared by alice at `at`, the way the journal reports one it opened.
+pub fn open_incident(state: &mut AppState, at: DateTime<Utc>) {
+    use warroom::domain::timeline::{Durability, Event};
+    let declared = warroom::journal::prepare(
+        vec![warroom::app::effect::EventDraft {
+            occurred_at: at,
+            actor: Some("alice".into()),
+            event: Event::IncidentDeclared {
+                title: "odin errors".into(),
+                severity: warroom::domain::incident::IncidentSeverity::Sev2,
+                commander: None,
+            },
+            supersedes: None,
+        }],
+        "alice",
+        at,
+    )
+    .iter()
+    .map(|p| p.entry(Durability::Durable))
+    .collect();
+    update(
+        state,
+        Msg::Journal(warroom::app::msg::JournalEvent::Opened {
+            id: "inc-1".into(),
+            entries: declared,
+            notice: None,
+        }),
+        at,
+    );
 }
