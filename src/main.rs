@@ -294,7 +294,11 @@ fn status(cli: &Cli, paths: &Paths, json: bool) -> ExitCode {
         }
     };
     let (mut state, live) = live_state(setup(&loaded, cli, None), &loaded);
-    state.slos.mitigation = warroom::slo_report::mitigation_from_audit(&Store::new(&paths.data_dir).audit().file);
+    state.slos.mitigation = warroom::slo_report::mitigation_from_audit(
+        &Store::new(&paths.data_dir).audit().file,
+        &state.service,
+        TimeSource::Real.now(),
+    );
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -342,7 +346,8 @@ fn slo(cli: &Cli, paths: &Paths, json: bool, at: Option<&str>) -> ExitCode {
     };
     let (mut state, live) = live_state(setup(&loaded, cli, None), &loaded);
     // A recorded mitigation plan lifts the release freeze (the audit log holds every plan).
-    state.slos.mitigation = slo_report::mitigation_from_audit(&Store::new(&paths.data_dir).audit().file);
+    state.slos.mitigation =
+        slo_report::mitigation_from_audit(&Store::new(&paths.data_dir).audit().file, &state.service, at);
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -101,35 +101,37 @@ pub struct MitigationPlan {
     pub plan: String,
 }
 
-/// The plan that lifts the release freeze as of `at`: the latest one recorded no later than `at`
-/// and within the longest SLO window before it (an older plan answered an older breach).
+/// The plan that lifts the release freeze as of `at` (`SlosPane::plan_in_force`).
 pub fn current_mitigation(state: &AppState, at: DateTime<Utc>) -> Option<MitigationPlan> {
-    let window = state
-        .slos
-        .reports
-        .iter()
-        .map(|r| r.spec.window)
-        .max()
-        .unwrap_or_else(|| chrono::Duration::days(30));
-    state
-        .slos
-        .mitigation
-        .as_ref()
-        .filter(|(_, when, _)| *when <= at && at - *when <= window)
-        .map(|(by, when, plan)| MitigationPlan {
-            by: by.clone(),
-            at: *when,
-            plan: plan.clone(),
-        })
+    state.slos.plan_in_force(&state.service, at).map(|p| MitigationPlan {
+        by: p.by.clone(),
+        at: p.at,
+        plan: p.plan.clone(),
+    })
 }
 
-/// The latest mitigation plan in the audit log (every plan is audited, with or without an
-/// incident open); `None` when there is none or the log cannot be read.
-pub fn mitigation_from_audit(audit: &std::path::Path) -> Option<(String, DateTime<Utc>, String)> {
+/// The newest mitigation plan for `service` recorded no later than `at` in the audit log (every
+/// plan is audited, with or without an incident open); `None` when there is none or the log
+/// cannot be read. A plan later retracted in an incident's journal is not known here.
+pub fn mitigation_from_audit(
+    audit: &std::path::Path,
+    service: &str,
+    at: DateTime<Utc>,
+) -> Option<crate::domain::slo::RecordedPlan> {
     let readable = crate::journal::file::read_all(audit).ok()?;
     readable.records.iter().rev().find_map(|r| match &r.body.event {
-        crate::domain::timeline::Event::MitigationPlan { plan } => {
-            Some((r.body.actor.clone(), r.body.occurred_at, plan.clone()))
+        crate::domain::timeline::Event::MitigationPlan {
+            plan,
+            service: for_service,
+            slos,
+        } if r.body.occurred_at <= at && (for_service.is_empty() || for_service == service) => {
+            Some(crate::domain::slo::RecordedPlan {
+                by: r.body.actor.clone(),
+                at: r.body.occurred_at,
+                plan: plan.clone(),
+                service: for_service.clone(),
+                slos: slos.clone(),
+            })
         }
         _ => None,
     })
@@ -244,6 +246,8 @@ pub fn gate_line(report: &Report) -> String {
         )
     } else if report.exit_code == EXIT_GATE_CLOSED {
         "RELEASE GATE CLOSED: an SLO is burning at the paging rate".to_string()
+    } else if report.exit_code == EXIT_UNKNOWN {
+        "release gate unknown: not every SLO could be computed".to_string()
     } else if let Some(m) = report.mitigation.as_ref().filter(|_| !report.frozen_by.is_empty()) {
         format!(
             "error budget exhausted ({}); releases continue under the mitigation plan {} recorded at {}: {}",
@@ -252,8 +256,6 @@ pub fn gate_line(report: &Report) -> String {
             m.at.format("%Y-%m-%d %H:%MZ"),
             crate::domain::sanitize::one_line(&m.plan)
         )
-    } else if report.exit_code == EXIT_UNKNOWN {
-        "release gate unknown: not every SLO could be computed".to_string()
     } else {
         "release gate open: every error budget has room".to_string()
     }

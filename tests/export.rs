@@ -400,6 +400,7 @@ fn journal() -> Vec<Record> {
         Some("2026-03-15T00:04:30Z"),
         "alice",
         Event::RollbackFinished {
+            entry: "argo".into(),
             service: "odin".into(),
             to: "1.4.1".into(),
             method: "argocd".into(),

@@ -490,6 +490,7 @@ fn a_refused_api_rollback_is_recorded_in_the_apis_words_and_not_retried() {
     assert_eq!(retry.iter().filter(|e| matches!(e, Effect::Rollback(_))).count(), 1);
     // The timeline line says what happened.
     let uncertain = Event::RollbackFinished {
+        entry: "argo".into(),
         service: "odin".into(),
         to: "1.4.1".into(),
         method: "argocd".into(),
@@ -754,4 +755,224 @@ fn the_demo_rehearses_a_rollback_of_the_bad_release() {
     };
     assert_eq!(confirm.display, "kubectl argo rollouts undo odin --to-revision=141");
     assert_eq!(confirm.step, "rollback-1.4.2-to-1.4.1");
+}
+
+/// A poll of the "argo" deploy source, registered on first use.
+fn poll_argo(s: &mut AppState, at_s: i64, deploys: Vec<Deploy>) -> Vec<Effect> {
+    let source = s
+        .sources
+        .iter()
+        .position(|x| x.kind == SourceKind::Deploys && x.name == "argo")
+        .map(warroom::app::msg::SourceId)
+        .unwrap_or_else(|| s.add_source(SourceKind::Deploys, "argo"));
+    update(
+        s,
+        Msg::Source(SourceUpdate {
+            source,
+            at: at(at_s),
+            result: Ok(SourceData::Deploys(deploys)),
+        }),
+        at(at_s),
+    )
+}
+
+#[test]
+fn rollbacks_read_back_from_the_journal_stay_rollbacks_and_are_never_rolled_forward() {
+    use warroom::domain::timeline::Durability;
+    // Alice's cockpit rolls 1.4.2 back to 1.4.1; Argo CD's sync lands as history entry 8.
+    let mut s = deploys_state(argo());
+    let effects = confirm_rollback(&mut s, "odin", at(600));
+    let call = the_call(&effects);
+    let mut journal: Vec<_> = warroom::journal::prepare(
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Record(d) => Some(d.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+        "alice",
+        at(600),
+    )
+    .iter()
+    .map(|p| p.entry(Durability::Durable))
+    .collect();
+    let done = api_answered(&mut s, call.id, Ok("accepted".into()), at(601));
+    journal.extend(
+        warroom::journal::prepare(
+            done.iter()
+                .filter_map(|e| match e {
+                    Effect::Record(d) => Some(d.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .collect(),
+            "alice",
+            at(601),
+        )
+        .iter()
+        .map(|p| p.entry(Durability::Durable)),
+    );
+    // Bob's cockpit (or Alice's after a restart) reads the journal, then polls Argo CD.
+    let mut bob = deploys_state(argo());
+    update(&mut bob, Msg::Recorded(journal), at(700));
+    bob.deploys.canary.insert("argo".into(), Duration::minutes(30));
+    let polled = poll_argo(
+        &mut bob,
+        720,
+        vec![deploy("argo/8", "1.4.1", 10, DeployStatus::Succeeded)],
+    );
+    assert!(
+        bob.deploys
+            .deploys
+            .iter()
+            .any(|d| d.id == "argo/8" && d.kind == DeployKind::Rollback),
+        "{:?}",
+        bob.deploys.deploys
+    );
+    assert!(!events_of(&polled).iter().any(|e| e.kind() == "canary.started"));
+    // The runbook's rollback step will not roll 1.4.1 "back" to the bad 1.4.2.
+    press(&mut bob, ":", at(730));
+    type_text(&mut bob, "runbook rollback", at(730));
+    refused(&mut bob, "enter g j j x", at(730), "already a rollback");
+    // A second rollback later does not turn the first back into a deploy.
+    bob.deploys.mark_rollback(warroom::app::rollback::RollbackMark {
+        entry: "argo".into(),
+        to_version: "1.4.0".into(),
+        at: at(800),
+    });
+    poll_argo(
+        &mut bob,
+        820,
+        vec![deploy("argo/8", "1.4.1", 10, DeployStatus::Succeeded)],
+    );
+    assert!(
+        bob.deploys
+            .deploys
+            .iter()
+            .any(|d| d.id == "argo/8" && d.kind == DeployKind::Rollback)
+    );
+}
+
+#[test]
+fn the_rollback_step_keeps_to_this_cockpits_environment_and_skips_what_is_rolled_back_already() {
+    let mut s = deploys_state(argo());
+    let mut staging = deploy("argo/9", "1.5.0-rc1", 20, DeployStatus::Succeeded);
+    staging.environment = "staging".into();
+    s.deploys.merge(vec![staging]);
+    press(&mut s, ":", at(1500));
+    type_text(&mut s, "runbook rollback", at(1500));
+    press(&mut s, "enter g j j x", at(1500));
+    let Some(Modal::ConfirmStep(confirm)) = &s.modal else {
+        panic!("no confirmation: {:?}", s.notice)
+    };
+    assert!(
+        confirm.step_text.contains("production back from 1.4.2 to 1.4.1"),
+        "{}",
+        confirm.step_text
+    );
+}
+
+#[test]
+fn a_rollback_step_this_cockpit_is_running_through_the_api_shows_running() {
+    let mut s = deploys_state(argo());
+    open_incident(&mut s, at(500));
+    press(&mut s, ":", at(600));
+    type_text(&mut s, "runbook rollback", at(600));
+    press(&mut s, "enter g j j x", at(600));
+    type_text(&mut s, "odin", at(600));
+    let effects = press(&mut s, "enter", at(600));
+    // The journal gives the step back as running (as after any record).
+    let entries = warroom::journal::prepare(
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Record(d) => Some(d.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+        "alice",
+        at(600),
+    )
+    .iter()
+    .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
+    .collect();
+    update(&mut s, Msg::Recorded(entries), at(600));
+    let screen = screen_text(&s, at(601));
+    let row = screen
+        .lines()
+        .find(|l| l.contains("Revert with the rollback"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains("running ") && !row.contains("running?"), "{row}");
+}
+
+#[test]
+fn an_unknown_outcome_survives_a_later_refusal_and_clears_when_github_shows_the_rollback() {
+    let mut s = empty_state((120, 40));
+    s.deploys.merge(vec![
+        deploy("argo/303", "v1.5.0", 5, DeployStatus::Failed),
+        deploy("argo/301", "v1.4.9", 3, DeployStatus::Succeeded),
+    ]);
+    s.deploys.rollback.insert(
+        "argo".into(),
+        RollbackVia::Github {
+            repo: "acme/odin".into(),
+        },
+    );
+    let first = the_call(&confirm_rollback(&mut s, "odin", at(600)));
+    // A poll lands before the answer: the new deployment is already listed, yet it is the rollout.
+    let mut created = deploy("argo/304", "0c0ffee", 10, DeployStatus::InProgress);
+    created.kind = DeployKind::Rollback;
+    created.finished_at = None;
+    poll_argo(&mut s, 605, vec![created.clone()]);
+    api_answered(
+        &mut s,
+        first.id,
+        Err(RollbackFailure {
+            message: "HTTP 502 from GitHub deployment of the rollback".into(),
+            uncertain: true,
+        }),
+        at(610),
+    );
+    assert!(s.deploys.unknown_outcome.is_some());
+    // A second try is refused for certain: that says nothing about the first.
+    // (The newest row is that rollback deployment now; the bad release is the next one.)
+    press(&mut s, "5 g j R", at(620));
+    type_text(&mut s, "odin", at(620));
+    let second = the_call(&press(&mut s, "enter", at(620)));
+    api_answered(
+        &mut s,
+        second.id,
+        Err(RollbackFailure {
+            message: "HTTP 409 from GitHub deployment of the rollback: conflict".into(),
+            uncertain: false,
+        }),
+        at(621),
+    );
+    assert!(
+        s.deploys.unknown_outcome.is_some(),
+        "a certain failure does not clear it"
+    );
+    // GitHub lists the rollback deployment finished: it did happen.
+    created.status = DeployStatus::Succeeded;
+    poll_argo(&mut s, 700, vec![created]);
+    assert!(s.deploys.unknown_outcome.is_none());
+}
+
+#[test]
+fn the_rollout_is_what_appeared_after_the_call_was_sent() {
+    let mut s = deploys_state(argo());
+    s.add_source(SourceKind::Probes, "probes");
+    let call = the_call(&confirm_rollback(&mut s, "odin", at(600)));
+    // The rollout shows up in a poll before the answer is taken in, then finishes.
+    let mut rolling = deploy("argo/8", "1.4.1", 10, DeployStatus::InProgress);
+    rolling.finished_at = None;
+    poll_argo(&mut s, 601, vec![rolling.clone()]);
+    api_answered(&mut s, call.id, Ok("accepted".into()), at(602));
+    rolling.status = DeployStatus::Succeeded;
+    let settled = poll_argo(&mut s, 660, vec![rolling]);
+    assert!(settled.iter().any(|e| matches!(e, Effect::RefreshAll)), "{settled:?}");
+    assert!(matches!(s.deploys.smoke, SmokeWait::AwaitingProbes { .. }));
 }

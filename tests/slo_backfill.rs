@@ -234,18 +234,26 @@ le = "0.5"
     // A mitigation plan recorded (the audit log holds every one) lifts the freeze; the paging burn
     // still closes the gate. A plan recorded after the time asked about does not count.
     let store = warroom::journal::store::Store::new(&scratch.path().join("data"));
-    let plan = |at: DateTime<Utc>, text: &str| warroom::journal::file::Pending {
+    let plan = |at: DateTime<Utc>, text: &str, service: &str| warroom::journal::file::Pending {
         id: warroom::journal::new_id(at),
         incident: None,
         occurred_at: at,
         recorded_at: at,
         actor: "alice".into(),
-        event: warroom::domain::timeline::Event::MitigationPlan { plan: text.into() },
+        event: warroom::domain::timeline::Event::MitigationPlan {
+            plan: text.into(),
+            service: service.into(),
+            slos: vec!["availability strict".into()],
+        },
         supersedes: None,
     };
     warroom::journal::file::append(
         &store.audit(),
-        &[plan(at - Duration::minutes(10), "revert 1.4.2; canary gate on 5xx")],
+        &[
+            plan(at - Duration::minutes(10), "revert 1.4.2; canary gate on 5xx", "odin"),
+            // Another service's plan, recorded later, answers nothing here.
+            plan(at - Duration::minutes(5), "search: shed load", "search"),
+        ],
         &warroom::domain::redact::Redactor::new(warroom::domain::redact::RedactionRules::default()),
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -329,7 +329,8 @@ fn a_recorded_mitigation_plan_turns_the_freeze_into_a_warning() {
     effects.extend(update(&mut rig.state, Msg::Key(key("enter")), at(2)));
     let events = recorded(effects.clone());
     assert!(
-        matches!(&events[..], [Event::MitigationPlan { plan }] if plan == "revert 1.4.2; canary gate on 5xx"),
+        matches!(&events[..], [Event::MitigationPlan { plan, service, slos }]
+            if plan == "revert 1.4.2; canary gate on 5xx" && service == "odin" && slos == &["availability".to_string()]),
         "{events:?}"
     );
     assert!(events[0].is_audited(), "the policy's plan goes to the audit log");
@@ -348,6 +349,29 @@ fn a_recorded_mitigation_plan_turns_the_freeze_into_a_warning() {
     assert!(
         banner.contains("mitigation plan by alice") && banner.contains("revert 1.4.2"),
         "{screen}"
+    );
+    // The plan answered availability's breach; latency's breach as well still needs one.
+    rig.feed(
+        vec![availability("EXHAUSTED", at(4)), {
+            let mut l = availability("EXHAUSTED", at(4));
+            l.spec.name = "latency".into();
+            l
+        }],
+        at(4),
+    );
+    let screen = rig.screen(at(5));
+    assert!(
+        screen.lines().nth(1).unwrap_or_default().contains("RELEASES FROZEN"),
+        "{screen}"
+    );
+    // And a plan from more than the budget window ago answers nothing.
+    rig.feed(vec![availability("EXHAUSTED", at(6))], at(6));
+    let later = at(2) + Duration::days(31);
+    assert!(rig.state.slos.plan_in_force("odin", later).is_none());
+    assert!(rig.state.slos.plan_in_force("odin", at(7)).is_some());
+    assert!(
+        rig.state.slos.plan_in_force("search", at(7)).is_none(),
+        "another service's plan"
     );
 }
 

@@ -175,7 +175,7 @@ pub fn on_tick(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
         return Vec::new();
     }
     let minutes = (watch.ends_at - watch.started_at).num_minutes();
-    if state.slos.release_frozen() {
+    if state.slos.release_frozen() && state.slos.plan_in_force(&state.service, now).is_none() {
         return verdict(
             state,
             "held",

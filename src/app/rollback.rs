@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::effect::{Effect, RollbackCall};
 use super::msg::StepResult;
+use super::panes::deploys::UnknownOutcome;
 use super::runbook_run::{ROLLBACKS, StepConfirm};
 use super::state::{AppState, Modal, NoticeLevel};
 use super::update::{human, record};
@@ -32,6 +33,8 @@ pub struct RollbackInFlight {
     pub started_at: DateTime<Utc>,
     /// The runbook step (runbook id, step id) it carries out, if it came from one.
     pub step: Option<(String, String)>,
+    /// The entry's deploys when the call was sent: what appears later is the rollout.
+    pub known: BTreeSet<String>,
 }
 
 /// Where the smoke checks after a rollback stand.
@@ -86,28 +89,50 @@ pub fn start(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
 /// `x` on a runbook's ```` ```rollback ```` step: the same rollback for the newest deploy of the
 /// cockpit's service from a source with a rollback configured; the step follows its outcome.
 pub fn start_for_step(state: &mut AppState, runbook: &Runbook, step: &Step, now: DateTime<Utc>) -> Vec<Effect> {
+    // The service's deploys in this cockpit's environment, from sources that can roll back.
+    let ours = |d: &&Deploy| {
+        d.service == state.service
+            && d.environment == state.environment
+            && state.deploys.rollback.contains_key(rollback::entry_of(d))
+    };
     let newest = state
         .deploys
         .deploys
         .iter()
-        .filter(|d| {
-            d.kind == DeployKind::Deploy
-                && d.service == state.service
-                && state.deploys.rollback.contains_key(rollback::entry_of(d))
-        })
+        .filter(ours)
+        .filter(|d| d.kind != DeployKind::Migration)
         .max_by_key(|d| d.started_at)
         .cloned();
     let Some(deploy) = newest else {
         state.notify(
             NoticeLevel::Warn,
             format!(
-                "no deploy of {} from a source with a rollback configured (Deploys pane, [[deploys]] rollback)",
-                state.service
+                "no deploy of {} in {} from a source with a rollback configured (Deploys pane, [[deploys]] rollback)",
+                state.service, state.environment
             ),
             now,
         );
         return Vec::new();
     };
+    // Newest is a rollback already (or returns to a version deployed before, which is one in
+    // effect): rolling it "back" would bring the bad release again. A person picks in Deploys.
+    let returns_to_earlier = state.deploys.deploys.iter().any(|d| {
+        d.id != deploy.id
+            && rollback::entry_of(d) == rollback::entry_of(&deploy)
+            && d.version == deploy.version
+            && d.started_at < deploy.started_at
+    });
+    if deploy.kind == DeployKind::Rollback || returns_to_earlier {
+        state.notify(
+            NoticeLevel::Warn,
+            format!(
+                "the newest deploy of {} ({}) is already a rollback to an earlier version: pick the deploy to roll back in the Deploys pane (5, R)",
+                state.service, deploy.version
+            ),
+            now,
+        );
+        return Vec::new();
+    }
     confirm_rollback_of(state, deploy, Some((runbook.id.clone(), step.id.clone())), now)
 }
 
@@ -211,13 +236,21 @@ pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, no
     let id = state.runbook.next_run;
     state.runbook.next_run += 1;
     let step = (confirm.runbook != ROLLBACKS).then(|| (confirm.runbook.clone(), confirm.step.clone()));
+    let known = state
+        .deploys
+        .deploys
+        .iter()
+        .filter(|d| rollback::entry_of(d) == plan.entry)
+        .map(|d| d.id.clone())
+        .collect();
     state.deploys.in_flight = Some(RollbackInFlight {
         id,
         plan: plan.clone(),
         started_at: now,
         step: step.clone(),
+        known,
     });
-    state.deploys.last_rollback = Some(RollbackMark {
+    state.deploys.mark_rollback(RollbackMark {
         entry: plan.entry.clone(),
         to_version: plan.to_version.clone(),
         at: now,
@@ -245,6 +278,7 @@ pub fn launch(state: &mut AppState, confirm: StepConfirm, plan: RollbackPlan, no
     drafts.push(human(
         now,
         Event::RollbackStarted {
+            entry: plan.entry.clone(),
             service: plan.service.clone(),
             environment: plan.environment.clone(),
             from: plan.from_version.clone(),
@@ -321,7 +355,17 @@ fn finish(
         Ok(text) => (true, false, text),
         Err(f) => (false, f.uncertain, f.message),
     };
-    state.deploys.unknown_outcome = uncertain.then(|| plan.clone());
+    // A later certain failure says nothing about whether the unknown one happened: only a success
+    // (or the rollback showing up in the entry's history) clears it.
+    if uncertain {
+        state.deploys.unknown_outcome = Some(UnknownOutcome {
+            entry: plan.entry.clone(),
+            service: plan.service.clone(),
+            to_version: plan.to_version.clone(),
+        });
+    } else if ok {
+        state.deploys.unknown_outcome = None;
+    }
     let text = match (ok, uncertain) {
         (true, _) => format!("rollback of {} to {}: {outcome}", plan.service, plan.to_version),
         (false, true) => format!(
@@ -346,6 +390,7 @@ fn finish(
     drafts.push(human(
         now,
         Event::RollbackFinished {
+            entry: plan.entry.clone(),
             service: plan.service.clone(),
             to: plan.to_version.clone(),
             method: plan.method.word().into(),
@@ -371,17 +416,10 @@ fn finish(
             state.deploys.smoke = SmokeWait::AwaitingProbes { since: now };
         } else {
             // The API only accepted it: the rollout runs now, and the checks wait for it.
-            let known = state
-                .deploys
-                .deploys
-                .iter()
-                .filter(|d| rollback::entry_of(d) == plan.entry)
-                .map(|d| d.id.clone())
-                .collect();
             state.deploys.smoke = SmokeWait::AfterRollout {
                 entry: plan.entry,
                 since: flight.started_at,
-                known,
+                known: flight.known,
             };
         }
         effects.push(Effect::RefreshAll);
@@ -444,7 +482,7 @@ pub fn canary_length_for(
     now: DateTime<Utc>,
 ) -> Option<Duration> {
     let length = *state.deploys.canary.get(rollback::entry_of(deploy))?;
-    let rolling_back = state.deploys.last_rollback.as_ref().is_some_and(|m| m.covers(deploy));
+    let rolling_back = state.deploys.rollback_marks.iter().any(|m| m.covers(deploy));
     let wanted = deploy.kind == DeployKind::Deploy
         && !rolling_back
         && matches!(deploy.status, DeployStatus::InProgress | DeployStatus::Succeeded)

@@ -673,7 +673,16 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
             Some(()) => record(vec![human(now, Event::StatusChanged { status })]),
             None => Vec::new(),
         },
-        Command::Mitigation(plan) => record(vec![human(now, Event::MitigationPlan { plan })]),
+        Command::Mitigation(plan) => {
+            let slos = state
+                .slos
+                .budget_exhausted()
+                .iter()
+                .map(|r| r.spec.name.clone())
+                .collect();
+            let service = state.service.clone();
+            record(vec![human(now, Event::MitigationPlan { plan, service, slos })])
+        }
         Command::WatchCanary(length) => super::canary::start(state, length, now),
         Command::PromoteOverride(reason) => super::canary::override_hold(state, reason, now),
         Command::Input { name, value } => super::runbook_run::set_input(state, name, value, now),
@@ -1188,8 +1197,14 @@ fn slo_event(report: &slo::SloReport, state: &str) -> Event {
 fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
     for e in &entries {
         match &e.event {
-            Event::MitigationPlan { plan } => {
-                state.slos.mitigation = Some((e.actor.clone(), e.occurred_at, plan.clone()));
+            Event::MitigationPlan { plan, service, slos } => {
+                state.slos.mitigation = Some(crate::domain::slo::RecordedPlan {
+                    by: e.actor.clone(),
+                    at: e.occurred_at,
+                    plan: plan.clone(),
+                    service: service.clone(),
+                    slos: slos.clone(),
+                });
             }
             // An input a teammate (or this cockpit before a restart) set; secrets are not recorded.
             Event::InputSet {
@@ -1203,6 +1218,33 @@ fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
                     .entry(runbook.clone())
                     .or_default()
                     .insert(name.clone(), value.clone());
+            }
+            // Rollbacks sent by this cockpit before a restart, or by a teammate's: their deploys
+            // are rollbacks, and an unknown outcome is still unknown.
+            Event::RollbackStarted { entry, to, .. } if !entry.is_empty() => {
+                state.deploys.mark_rollback(super::rollback::RollbackMark {
+                    entry: entry.clone(),
+                    to_version: to.clone(),
+                    at: e.occurred_at,
+                });
+            }
+            Event::RollbackFinished {
+                entry,
+                service,
+                to,
+                ok,
+                uncertain,
+                ..
+            } if !entry.is_empty() => {
+                if *uncertain {
+                    state.deploys.unknown_outcome = Some(super::panes::deploys::UnknownOutcome {
+                        entry: entry.clone(),
+                        service: service.clone(),
+                        to_version: to.clone(),
+                    });
+                } else if *ok {
+                    state.deploys.unknown_outcome = None;
+                }
             }
             _ => {}
         }

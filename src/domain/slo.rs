@@ -212,6 +212,32 @@ impl SloReport {
 /// Computes the report. No data is never healthy: without a full-window ratio the state is NO DATA;
 /// with one but no samples at all in the last 5 minutes (the counters stopped moving: the service
 /// or its scrape is gone) the state is STALE, not OK.
+/// A mitigation plan as recorded (`:mitigation`, `slo.mitigation_plan`): who, when, what, for which
+/// service and which exhausted SLOs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedPlan {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub plan: String,
+    /// Empty in records from before the service was kept.
+    pub service: String,
+    /// The SLOs exhausted when it was recorded; empty in older records.
+    pub slos: Vec<String>,
+}
+
+impl RecordedPlan {
+    /// Whether it answers the exhaustion, as of `at`, of the SLOs named `exhausted` of `service`:
+    /// recorded no later than `at` and within `window` before it (an older plan answered an older
+    /// breach), for this service, and naming every SLO exhausted now (a record that names no
+    /// service or SLOs is taken as covering them).
+    pub fn covers(&self, service: &str, exhausted: &[&str], at: DateTime<Utc>, window: Duration) -> bool {
+        self.at <= at
+            && at - self.at <= window
+            && (self.service.is_empty() || self.service == service)
+            && (self.slos.is_empty() || exhausted.iter().all(|e| self.slos.iter().any(|s| s == e)))
+    }
+}
+
 pub fn evaluate(observation: &SloObservation) -> SloReport {
     let spec = &observation.spec;
     let burn: Vec<(BurnWindow, Option<f64>)> = BurnWindow::ALL

@@ -138,6 +138,9 @@ pub enum Event {
     /// `github`) and the call as shown to the responder.
     #[serde(rename = "rollback.started")]
     RollbackStarted {
+        /// The `[[deploys]]` entry (absent in records from before it was kept).
+        #[serde(default)]
+        entry: String,
         service: String,
         environment: String,
         from: String,
@@ -149,6 +152,8 @@ pub enum Event {
     /// (a timeout): the deploy system must be checked before trying again.
     #[serde(rename = "rollback.finished")]
     RollbackFinished {
+        #[serde(default)]
+        entry: String,
         service: String,
         to: String,
         method: String,
@@ -187,7 +192,15 @@ pub enum Event {
     SuspectsRanked { alert: String, suspects: Vec<String> },
     /// The mitigation plan the error-budget policy asks for before releases resume.
     #[serde(rename = "slo.mitigation_plan")]
-    MitigationPlan { plan: String },
+    MitigationPlan {
+        plan: String,
+        /// The service it is for, and the SLOs exhausted when it was recorded (absent in older
+        /// records).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        service: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        slos: Vec<String>,
+    },
     /// A runbook input was set (`:input`): its value, or none for a secret input (only that it
     /// was set). Restored in every cockpit that reads the journal.
     #[serde(rename = "runbook.input")]
@@ -535,6 +548,7 @@ impl Event {
                 to,
                 method,
                 call,
+                ..
             } => format!("rollback of {service} in {environment} from {from} to {to} started ({method}: {call})"),
             Self::RollbackFinished {
                 service,
@@ -570,7 +584,13 @@ impl Event {
                 ),
                 None => format!("no change in the 2 h before {alert}"),
             },
-            Self::MitigationPlan { plan } => format!("mitigation plan for the exhausted error budget: {plan}"),
+            Self::MitigationPlan { plan, slos, .. } if !slos.is_empty() => {
+                format!(
+                    "mitigation plan for the exhausted error budget ({}): {plan}",
+                    slos.join(", ")
+                )
+            }
+            Self::MitigationPlan { plan, .. } => format!("mitigation plan for the exhausted error budget: {plan}"),
             Self::InputSet { runbook, name, value } => match value {
                 Some(v) => format!("{runbook} input {name} = {v}"),
                 None => format!("{runbook} input {name} set (secret, not recorded)"),

@@ -34,7 +34,7 @@ pub fn put_lines(frame: &mut Frame<'_>, area: Rect, lines: &[Line<'_>]) {
 
 /// The release gate, across the screen while any error budget is exhausted: the spec's policy
 /// freezes releases until a mitigation plan exists.
-fn render_gate_banner(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
+fn render_gate_banner(frame: &mut Frame<'_>, area: Rect, state: &AppState, now: DateTime<Utc>) {
     let exhausted: Vec<String> = state
         .slos
         .budget_exhausted()
@@ -46,7 +46,7 @@ fn render_gate_banner(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
             format!("{}{left}", r.spec.name)
         })
         .collect();
-    let (text, slot) = match &state.slos.mitigation {
+    let (text, slot) = match state.slos.plan_in_force(&state.service, now) {
         None => (
             format!(
                 " ✖ RELEASES FROZEN · error budget exhausted: {} · a mitigation plan is required before new releases (:mitigation <plan>) ",
@@ -54,12 +54,13 @@ fn render_gate_banner(frame: &mut Frame<'_>, area: Rect, state: &AppState) {
             ),
             Slot::NoticeError,
         ),
-        Some((by, at, plan)) => (
+        Some(p) => (
             format!(
-                " ⚠ error budget exhausted: {} · mitigation plan by {by} at {}: {} ",
+                " ⚠ error budget exhausted: {} · mitigation plan by {} at {}: {} ",
                 exhausted.join(", "),
-                state.clock.hm(*at),
-                crate::domain::sanitize::one_line(plan)
+                crate::domain::sanitize::one_line(&p.by),
+                state.clock.hm(p.at),
+                crate::domain::sanitize::one_line(&p.plan)
             ),
             Slot::NoticeWarn,
         ),
@@ -86,7 +87,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState, now: DateTime<Utc>) {
     let screen = layout::compute_with_banner(area, state.focus, state.zoomed, state.slos.release_frozen());
     status_bar::render(frame, screen.status, state, now);
     if let Some(banner) = screen.banner {
-        render_gate_banner(frame, banner, state);
+        render_gate_banner(frame, banner, state, now);
     }
     if let Some(tabs) = screen.tabs {
         render_tabs(frame, tabs, state);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::app::list::ListView;
 use crate::app::rollback::{RollbackInFlight, RollbackMark, SmokeWait};
 use crate::domain::deploy::{Deploy, DeployKind, DeployStatus, sort_newest_first};
-use crate::domain::rollback::{RollbackPlan, RollbackVia, entry_of};
+use crate::domain::rollback::{RollbackVia, entry_of};
 
 #[derive(Debug, Clone, Default)]
 pub struct DeploysPane {
@@ -19,11 +19,24 @@ pub struct DeploysPane {
     pub in_flight: Option<RollbackInFlight>,
     /// The smoke checks after a finished rollback.
     pub smoke: SmokeWait,
-    /// The last rollback sent: its entry's later deploys at the version it returned to are it.
-    pub last_rollback: Option<RollbackMark>,
-    /// A rollback whose outcome is unknown (it timed out), until its entry shows it happened.
-    pub unknown_outcome: Option<RollbackPlan>,
+    /// The rollbacks sent (from this cockpit or read from the journal), newest last: each
+    /// entry's later deploys at the version returned to are that rollback.
+    pub rollback_marks: Vec<RollbackMark>,
+    /// A rollback whose outcome is unknown (it timed out), until its entry shows it happened or
+    /// a later rollback succeeds.
+    pub unknown_outcome: Option<UnknownOutcome>,
 }
+
+/// A rollback that may or may not have taken effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownOutcome {
+    pub entry: String,
+    pub service: String,
+    pub to_version: String,
+}
+
+/// Rollback marks kept.
+const MARKS: usize = 32;
 
 /// How many deploys are kept.
 const KEPT: usize = 200;
@@ -37,19 +50,34 @@ impl DeploysPane {
         self.deploys.retain(|d| {
             entry_of(d) != entry || d.status != DeployStatus::InProgress || incoming.iter().any(|n| n.id == d.id)
         });
-        if let Some(mark) = &self.last_rollback {
-            for d in incoming
-                .iter_mut()
-                .filter(|d| d.kind == DeployKind::Deploy && mark.covers(d))
-            {
+        for d in incoming.iter_mut().filter(|d| entry_of(d) == entry) {
+            let marked = self.rollback_marks.iter().any(|m| m.covers(d));
+            if marked && d.kind == DeployKind::Deploy {
                 d.kind = DeployKind::Rollback;
-                // The rollback with an unknown outcome did happen.
-                if self.unknown_outcome.as_ref().is_some_and(|u| u.entry == mark.entry) {
-                    self.unknown_outcome = None;
-                }
+            }
+            // The rollback with an unknown outcome did happen: a deploy at its version, or one
+            // the source itself calls a rollback, since it was sent.
+            let since_a_mark = self
+                .rollback_marks
+                .iter()
+                .any(|m| m.entry == entry && d.started_at >= m.at - chrono::Duration::minutes(1));
+            if (marked || (d.kind == DeployKind::Rollback && since_a_mark))
+                && self.unknown_outcome.as_ref().is_some_and(|u| u.entry == entry)
+            {
+                self.unknown_outcome = None;
             }
         }
         self.merge(incoming)
+    }
+
+    /// Remembers a rollback sent (once, however often it is read back from the journal).
+    pub fn mark_rollback(&mut self, mark: RollbackMark) {
+        if !self.rollback_marks.contains(&mark) {
+            self.rollback_marks.push(mark);
+            if self.rollback_marks.len() > MARKS {
+                self.rollback_marks.remove(0);
+            }
+        }
     }
 
     /// Merges deploys from any source; returns the deploys that are new or changed status.
@@ -57,11 +85,17 @@ impl DeploysPane {
         let mut changed = Vec::new();
         for d in incoming {
             match self.deploys.iter_mut().find(|k| k.id == d.id) {
-                Some(known) if known.status != d.status || known.kind != d.kind => {
-                    changed.push(d.clone());
+                Some(known) => {
+                    // Once known to be a rollback, always one (the source may not say so).
+                    let mut d = d;
+                    if known.kind == DeployKind::Rollback {
+                        d.kind = DeployKind::Rollback;
+                    }
+                    if known.status != d.status || known.kind != d.kind {
+                        changed.push(d.clone());
+                    }
                     *known = d;
                 }
-                Some(known) => *known = d,
                 None => {
                     changed.push(d.clone());
                     self.deploys.push(d);

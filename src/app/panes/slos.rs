@@ -1,7 +1,7 @@
 //! SLOs pane state: the latest report per SLO, in the order the source lists them.
 
 use crate::app::list::ListView;
-use crate::domain::slo::{SloReport, SloState};
+use crate::domain::slo::{RecordedPlan, SloReport, SloState};
 
 #[derive(Debug, Clone, Default)]
 pub struct SlosPane {
@@ -9,8 +9,8 @@ pub struct SlosPane {
     pub list: ListView,
     /// Configured SLOs that no source computes yet (said instead of "none configured").
     pub not_computed: Vec<String>,
-    /// The latest mitigation plan recorded (`:mitigation`): who, when, what.
-    pub mitigation: Option<(String, chrono::DateTime<chrono::Utc>, String)>,
+    /// The latest mitigation plan recorded (`:mitigation`).
+    pub mitigation: Option<RecordedPlan>,
 }
 
 impl SlosPane {
@@ -50,9 +50,25 @@ impl SlosPane {
         self.reports.iter().filter(|r| r.budget_exhausted()).collect()
     }
 
-    /// Releases are frozen (the error-budget policy): some SLO's budget is exhausted.
+    /// Some SLO's budget is exhausted: the error-budget policy freezes releases until a
+    /// mitigation plan exists (`plan_in_force`).
     pub fn release_frozen(&self) -> bool {
         self.reports.iter().any(SloReport::budget_exhausted)
+    }
+
+    /// The recorded plan that answers the budgets of `service` exhausted now, as of `at`, within
+    /// the longest SLO window (30 days without reports).
+    pub fn plan_in_force(&self, service: &str, at: chrono::DateTime<chrono::Utc>) -> Option<&RecordedPlan> {
+        let window = self
+            .reports
+            .iter()
+            .map(|r| r.spec.window)
+            .max()
+            .unwrap_or_else(|| chrono::Duration::days(30));
+        let exhausted: Vec<&str> = self.budget_exhausted().iter().map(|r| r.spec.name.as_str()).collect();
+        self.mitigation
+            .as_ref()
+            .filter(|p| p.covers(service, &exhausted, at, window))
     }
 }
 

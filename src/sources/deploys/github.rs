@@ -247,10 +247,11 @@ impl GithubSource {
                 detail: "it names no commit (sha)".into(),
             }));
         }
+        // Sent as GitHub has it; cleaned only where it is shown.
         let environment = if earlier.environment.is_empty() {
             self.environment.clone().unwrap_or_else(|| "production".into())
         } else {
-            one_line(&earlier.environment)
+            earlier.environment.clone()
         };
         let short = short_revision(&earlier.sha);
         let body = CreateDeployment {
@@ -274,7 +275,8 @@ impl GithubSource {
                 let id = serde_json::from_slice::<Created>(&response.body)
                     .map_or_else(|_| "(id unreadable)".to_string(), |c| c.id.to_string());
                 Ok(format!(
-                    "GitHub deployment {id} of {short} to {environment} created (task {ROLLBACK_TASK}); the repository's deployment workflow carries it out"
+                    "GitHub deployment {id} of {short} to {} created (task {ROLLBACK_TASK}); the repository's deployment workflow carries it out",
+                    one_line(&environment)
                 ))
             }
             // 202: GitHub merged the default branch instead and created nothing; 409, 422: refused.

@@ -279,8 +279,17 @@ mod tests {
             wrap("x https://example.com/a/very/long/path", 12),
             ["x https://ex", "ample.com/a/", "very/long/pa", "th"]
         );
-        for row in wrap("the quick brown fox jumps over the lazy dog again and again", 9) {
-            assert!(row.chars().count() <= 9, "{row:?}");
+        for text in [
+            "the quick brown fox jumps over the lazy dog again and again",
+            "日本語の テキスト を 折り返す 日本語日本語日本語",
+            "mixed 漢字 and emoji 🚨🚨🚨 in one line",
+        ] {
+            for width in 2..12 {
+                for row in wrap(text, width) {
+                    let shown = unicode_width::UnicodeWidthStr::width(row.as_str());
+                    assert!(shown <= width, "{row:?} is {shown} columns at width {width}");
+                }
+            }
         }
     }
 

@@ -36,6 +36,21 @@ pub fn summary(state: &AppState) -> String {
     s
 }
 
+/// Whether this cockpit is running the step: a command of it, or a rollback it started.
+fn running_here(state: &AppState, runbook: &str, step: &str) -> bool {
+    state
+        .runbook
+        .runs
+        .iter()
+        .any(|r| r.runbook == runbook && r.step == step && r.result.is_none())
+        || state
+            .deploys
+            .in_flight
+            .as_ref()
+            .and_then(|f| f.step.as_ref())
+            .is_some_and(|(r, s)| r == runbook && s == step)
+}
+
 fn kind_badge(kind: &StepKind) -> (&'static str, Slot) {
     match kind {
         StepKind::Check => ("  ", Slot::Muted),
@@ -68,11 +83,7 @@ pub fn lines(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
             continue;
         };
         let p = progress.and_then(|p| p.steps.get(&step.id));
-        let running = state
-            .runbook
-            .runs
-            .iter()
-            .any(|r| r.runbook == rb.id && r.step == step.id && r.result.is_none());
+        let running = running_here(state, &rb.id, &step.id);
         let st = if running {
             StepState::Running
         } else {
@@ -145,16 +156,17 @@ pub fn detail(state: &AppState, width: usize) -> Vec<Line<'static>> {
         .as_ref()
         .and_then(|i| i.progress(&rb.id))
         .and_then(|p| p.steps.get(&step.id));
-    let here = state
-        .runbook
-        .runs
-        .iter()
-        .any(|r| r.runbook == rb.id && r.step == step.id && r.result.is_none());
-    if let Some(p) = recorded.filter(|p| p.state == StepState::Running && !here) {
+    if let Some(p) = recorded.filter(|p| p.state == StepState::Running && !running_here(state, &rb.id, &step.id)) {
+        let what_now = if matches!(step.kind, StepKind::Rollback { .. }) {
+            // Running it again could roll back twice: look first.
+            "look at the Deploys pane and the deploy system before anything else; space marks it done once the rollback shows there"
+        } else {
+            "x runs it again; space marks it done; s skips it"
+        };
         put(
             "running?",
             &format!(
-                "recorded running by {} at {}, but not in this cockpit: another session runs it, or it was cut off (a crash, a dropped SSH session) and its end was never recorded. x runs it again; space marks it done; s skips it",
+                "recorded running by {} at {}, but not in this cockpit: another session runs it, or it was cut off (a crash, a dropped SSH session) and its end was never recorded. {what_now}",
                 p.by,
                 state.clock.hm(p.at)
             ),

@@ -156,10 +156,10 @@ fn canary_panel(ctx: &Ctx<'_>) -> Vec<Line<'static>> {
                 let over = r.burn(BurnWindow::H1).is_some_and(|b| b >= page)
                     || matches!(r.state, SloState::Page | SloState::Ticket);
                 let text = format!(
-                    "   {} errors 5m {} (allowed {:.2}%) · burn 5m {} 1h {} (page ≥{page}x) · {}",
+                    "   {} errors 5m {} (allowed {}%) · burn 5m {} 1h {} (page ≥{page}x) · {}",
                     fit(&r.spec.name, 14),
                     pct(BurnWindow::M5),
-                    (1.0 - r.spec.objective) * 100.0,
+                    trim_pct((1.0 - r.spec.objective) * 100.0),
                     burn(BurnWindow::M5),
                     burn(BurnWindow::H1),
                     r.state.word()
