@@ -976,3 +976,19 @@ fn the_rollout_is_what_appeared_after_the_call_was_sent() {
     assert!(settled.iter().any(|e| matches!(e, Effect::RefreshAll)), "{settled:?}");
     assert!(matches!(s.deploys.smoke, SmokeWait::AwaitingProbes { .. }));
 }
+
+#[test]
+fn the_zoomed_deploys_pane_details_the_selected_deploy_and_what_r_would_do() {
+    let mut s = deploys_state(argo());
+    s.deploys.deploys[0].note = "Synced · Degraded".into();
+    press(&mut s, "5 z g", at(600));
+    let screen = screen_text(&s, at(600));
+    let details: Vec<&str> = screen.lines().skip_while(|l| !l.contains("── details")).collect();
+    let text = details.join("\n");
+    assert!(text.contains("odin 1.4.2 · OK in production · argo/7"), "{screen}");
+    assert!(text.contains("Synced · Degraded"), "{screen}");
+    assert!(text.contains("R rolls back to 1.4.1 through Argo CD"), "{screen}");
+    // The failed deploy has nothing earlier to return to.
+    press(&mut s, "G", at(600));
+    assert!(screen_text(&s, at(600)).contains("no earlier successful deploy to return to"));
+}

@@ -116,7 +116,7 @@ pub fn compute_with_banner(area: Rect, focus: PaneId, zoomed: bool, banner: bool
 
 /// Panes that show a detail box for the selected row when zoomed.
 pub fn has_detail(pane: PaneId) -> bool {
-    matches!(pane, PaneId::Alerts | PaneId::Logs | PaneId::Runbook)
+    matches!(pane, PaneId::Alerts | PaneId::Logs | PaneId::Runbook | PaneId::Deploys)
 }
 
 /// Splits a zoomed pane's inner area into the list (top) and the detail box (bottom, 40 %).

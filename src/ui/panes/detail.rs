@@ -78,6 +78,68 @@ fn field(state: &AppState, key: &str, value: &str, width: usize, out: &mut Vec<L
     }
 }
 
+/// The selected deploy in full: what, where, who, when, its source's note, and what `R` would do.
+pub fn deploy(
+    state: &AppState,
+    d: &crate::domain::deploy::Deploy,
+    now: chrono::DateTime<chrono::Utc>,
+    width: usize,
+) -> Vec<Line<'static>> {
+    use crate::domain::deploy::DeployKind;
+    let mut out = Vec::new();
+    let clock = &state.clock;
+    let kind = match d.kind {
+        DeployKind::Deploy => "deploy",
+        DeployKind::Rollback => "rollback",
+        DeployKind::Migration => "migration",
+    };
+    field(
+        state,
+        kind,
+        &format!(
+            "{} {} · {} in {} · {}",
+            d.service,
+            d.version,
+            d.status.word(),
+            d.environment,
+            d.id
+        ),
+        width,
+        &mut out,
+    );
+    let took = crate::domain::timefmt::short_duration(d.duration(now));
+    let when = match d.finished_at {
+        Some(end) => format!("{} → {} ({took})", clock.hms(d.started_at), clock.hms(end)),
+        None => format!("since {} ({took} so far)", clock.hms(d.started_at)),
+    };
+    field(state, "when", &when, width, &mut out);
+    if !d.author.is_empty() {
+        field(state, "by", &d.author, width, &mut out);
+    }
+    if !d.note.is_empty() {
+        field(state, "note", &d.note, width, &mut out);
+    }
+    let entry = crate::domain::rollback::entry_of(d);
+    let rollback = match (d.kind, state.deploys.rollback.get(entry), state.deploys.previous_of(d)) {
+        (DeployKind::Deploy, Some(via), Some(previous)) => {
+            let how = match via {
+                crate::domain::rollback::RollbackVia::Command(_) => "the configured command",
+                crate::domain::rollback::RollbackVia::ArgoCd { .. } => "Argo CD",
+                crate::domain::rollback::RollbackVia::Github { .. } => "a GitHub deployment",
+            };
+            format!(
+                "R rolls back to {} through {how} (the call is shown first)",
+                previous.version
+            )
+        }
+        (DeployKind::Deploy, Some(_), None) => "no earlier successful deploy to return to".to_string(),
+        (DeployKind::Deploy, None, _) => format!("none configured for {entry}"),
+        _ => "not rolled back itself: select the deploy to roll back".to_string(),
+    };
+    field(state, "rollback", &rollback, width, &mut out);
+    out
+}
+
 pub fn alert(state: &AppState, alert: &Alert, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let clock = &state.clock;

@@ -80,12 +80,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId,
     };
     super::put_lines(frame, inner, &lines);
     if let Some(area) = detail_area {
-        render_detail(frame, area, state, pane);
+        render_detail(frame, area, state, pane, now);
     }
 }
 
 /// The selected row's details under a zoomed list, below a titled rule.
-fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId) {
+fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: PaneId, now: DateTime<Utc>) {
     let theme = &state.theme;
     let width = usize::from(area.width);
     let mut lines = vec![Line::from(Span::styled(
@@ -98,6 +98,12 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, state: &AppState, pane: Pane
             .logs
             .row(state.logs.list.cursor.selected)
             .map(|l| detail::log_line(state, &l, width)),
+        PaneId::Deploys => {
+            let rows = state.deploys.visible_rows();
+            rows.get(state.deploys.list.cursor.selected)
+                .and_then(|&i| state.deploys.deploys.get(i))
+                .map(|d| detail::deploy(state, d, now, width))
+        }
         PaneId::Runbook => {
             // The step first; of a long run's output, the newest lines.
             let mut lines = runbook::detail(state, width);
