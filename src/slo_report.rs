@@ -126,6 +126,7 @@ pub fn mitigation_from_audit(
             slos,
         } if r.body.occurred_at <= at && (for_service.is_empty() || for_service == service) => {
             Some(crate::domain::slo::RecordedPlan {
+                id: r.body.id.clone(),
                 by: r.body.actor.clone(),
                 at: r.body.occurred_at,
                 plan: plan.clone(),

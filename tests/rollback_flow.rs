@@ -594,6 +594,30 @@ fn a_new_deploy_of_an_entry_with_canary_set_starts_the_watch_from_its_start() {
             .iter()
             .any(|e| e.kind() == "canary.started")
     );
+    // A newer deploy during a watch supersedes it: that watch ends on the record, a new one starts.
+    let mut first = deploy("argo/5", "1.5.0", 160, DeployStatus::InProgress);
+    first.finished_at = None;
+    feed(&mut s, 160 * 60 + 10, vec![first]);
+    let mut second = deploy("argo/6", "1.5.1", 170, DeployStatus::InProgress);
+    second.finished_at = None;
+    let superseded = feed(&mut s, 170 * 60 + 10, vec![second]);
+    assert!(
+        matches!(&superseded[..], [.., Event::CanaryVerdict { verdict, reason, .. }, Event::CanaryStarted { deploy: Some(d), .. }]
+            if verdict == "superseded" && reason.contains("odin 1.5.1") && d == "odin 1.5.1"),
+        "{superseded:?}"
+    );
+    // A watch started by hand is left alone.
+    s.canary = None;
+    type_text(&mut s, ":", at(180 * 60));
+    type_text(&mut s, "watch canary 30m", at(180 * 60));
+    press(&mut s, "enter", at(180 * 60));
+    let mut third = deploy("argo/7", "1.5.2", 181, DeployStatus::InProgress);
+    third.finished_at = None;
+    assert!(
+        !feed(&mut s, 181 * 60 + 10, vec![third])
+            .iter()
+            .any(|e| e.kind().starts_with("canary."))
+    );
 }
 
 #[test]

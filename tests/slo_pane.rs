@@ -373,6 +373,32 @@ fn a_recorded_mitigation_plan_turns_the_freeze_into_a_warning() {
         rig.state.slos.plan_in_force("search", at(7)).is_none(),
         "another service's plan"
     );
+    // A retracted plan answers nothing.
+    let plan_id = rig.state.slos.mitigation.as_ref().map(|p| p.id.clone());
+    let retraction = warroom::journal::prepare(
+        vec![warroom::app::effect::EventDraft {
+            occurred_at: at(8),
+            actor: Some("bob".into()),
+            event: Event::Retracted {
+                reason: "wrong plan".into(),
+            },
+            supersedes: plan_id,
+        }],
+        "bob",
+        at(8),
+    )
+    .iter()
+    .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
+    .collect();
+    update(&mut rig.state, Msg::Recorded(retraction), at(8));
+    assert!(rig.state.slos.plan_in_force("odin", at(9)).is_none());
+    assert!(
+        rig.screen(at(9))
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .contains("RELEASES FROZEN")
+    );
 }
 
 fn type_command(rig: &mut Rig, line: &str, now: DateTime<Utc>) -> Vec<Event> {

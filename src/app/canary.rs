@@ -55,8 +55,8 @@ pub fn start(state: &mut AppState, duration: Duration, now: DateTime<Utc>) -> Ve
 }
 
 /// A new deploy of an entry with `canary = "30m"`: the watch runs from the deploy's start (a
-/// cockpit opened 10 minutes into it watches the remaining 20). A watch already running, or one
-/// already held for this deploy, is left alone.
+/// cockpit opened 10 minutes into it watches the remaining 20). A watch of an older deploy ends
+/// as "superseded"; a watch started by hand, or one of this deploy, is left alone.
 pub fn start_for_deploy(
     state: &mut AppState,
     deploy: &crate::domain::deploy::Deploy,
@@ -64,10 +64,22 @@ pub fn start_for_deploy(
     now: DateTime<Utc>,
 ) -> Vec<Effect> {
     let label = format!("{} {}", deploy.service, deploy.version);
-    if let Some(c) = &state.canary
-        && (c.verdict.is_none() || c.deploy.as_deref() == Some(label.as_str()))
-    {
-        return Vec::new();
+    let mut effects = Vec::new();
+    if let Some(c) = &state.canary {
+        if c.deploy.as_deref() == Some(label.as_str()) {
+            return Vec::new();
+        }
+        if c.verdict.is_none() {
+            match &c.deploy {
+                // A watch started by hand is the responder's: it goes on.
+                None => return Vec::new(),
+                // A newer deploy supersedes the one being watched: its watch ends, on the record.
+                Some(old) => {
+                    let reason = format!("{label} went out before the watch of {old} ended");
+                    effects.extend(verdict(state, "superseded", reason, now));
+                }
+            }
+        }
     }
     let started_at = deploy.started_at.min(now);
     state.canary = Some(CanaryWatch {
@@ -86,13 +98,14 @@ pub fn start_for_deploy(
         ),
         now,
     );
-    vec![Effect::Record(vec![super::update::system(
+    effects.push(Effect::Record(vec![super::update::system(
         now,
         Event::CanaryStarted {
             minutes: duration.num_minutes(),
             deploy: Some(label),
         },
-    )])]
+    )]));
+    effects
 }
 
 fn verdict(state: &mut AppState, verdict: &str, reason: String, now: DateTime<Utc>) -> Vec<Effect> {

@@ -1199,6 +1199,7 @@ fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
         match &e.event {
             Event::MitigationPlan { plan, service, slos } => {
                 state.slos.mitigation = Some(crate::domain::slo::RecordedPlan {
+                    id: e.id.clone(),
                     by: e.actor.clone(),
                     at: e.occurred_at,
                     plan: plan.clone(),
@@ -1245,6 +1246,12 @@ fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
                 } else if *ok {
                     state.deploys.unknown_outcome = None;
                 }
+            }
+            // A retracted plan answers nothing.
+            Event::Retracted { .. }
+                if e.supersedes.is_some() && state.slos.mitigation.as_ref().map(|p| &p.id) == e.supersedes.as_ref() =>
+            {
+                state.slos.mitigation = None;
             }
             _ => {}
         }

@@ -216,6 +216,8 @@ impl SloReport {
 /// service and which exhausted SLOs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedPlan {
+    /// The record's id (a retraction names it).
+    pub id: String,
     pub by: String,
     pub at: DateTime<Utc>,
     pub plan: String,
