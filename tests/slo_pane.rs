@@ -527,3 +527,29 @@ fn an_slo_starting_to_burn_during_an_incident_ranks_the_changes_before_it() {
     let again = rig.feed(vec![availability("PAGE", at(75))], at(75));
     assert!(!again.iter().any(|e| e.kind() == "change.suspects"));
 }
+
+#[test]
+fn a_mitigation_plan_in_force_lets_a_clean_canary_promote() {
+    let mut rig = rig();
+    type_command(&mut rig, "watch canary 10m", at(0));
+    rig.feed(vec![availability("EXHAUSTED", at(60))], at(60));
+    let plan = type_command(&mut rig, "mitigation revert 1.4.2", at(120));
+    let entries = warroom::journal::prepare(
+        plan.into_iter()
+            .map(|event| warroom::app::effect::EventDraft {
+                occurred_at: at(120),
+                actor: Some("alice".into()),
+                event,
+                supersedes: None,
+            })
+            .collect(),
+        "alice",
+        at(120),
+    )
+    .iter()
+    .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
+    .collect();
+    update(&mut rig.state, Msg::Recorded(entries), at(120));
+    let end = recorded(update(&mut rig.state, Msg::Tick, at(10 * 60)));
+    assert_eq!(verdicts(&end).first().map(|v| v.0.as_str()), Some("promote"), "{end:?}");
+}
