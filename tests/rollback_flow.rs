@@ -802,42 +802,13 @@ fn poll_argo(s: &mut AppState, at_s: i64, deploys: Vec<Deploy>) -> Vec<Effect> {
 
 #[test]
 fn rollbacks_read_back_from_the_journal_stay_rollbacks_and_are_never_rolled_forward() {
-    use warroom::domain::timeline::Durability;
     // Alice's cockpit rolls 1.4.2 back to 1.4.1; Argo CD's sync lands as history entry 8.
     let mut s = deploys_state(argo());
     let effects = confirm_rollback(&mut s, "odin", at(600));
     let call = the_call(&effects);
-    let mut journal: Vec<_> = warroom::journal::prepare(
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Record(d) => Some(d.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect(),
-        "alice",
-        at(600),
-    )
-    .iter()
-    .map(|p| p.entry(Durability::Durable))
-    .collect();
+    let mut journal: Vec<_> = journaled(&effects, "alice", at(600));
     let done = api_answered(&mut s, call.id, Ok("accepted".into()), at(601));
-    journal.extend(
-        warroom::journal::prepare(
-            done.iter()
-                .filter_map(|e| match e {
-                    Effect::Record(d) => Some(d.clone()),
-                    _ => None,
-                })
-                .flatten()
-                .collect(),
-            "alice",
-            at(601),
-        )
-        .iter()
-        .map(|p| p.entry(Durability::Durable)),
-    );
+    journal.extend(journaled(&done, "alice", at(601)));
     // Bob's cockpit (or Alice's after a restart) reads the journal, then polls Argo CD.
     let mut bob = deploys_state(argo());
     update(&mut bob, Msg::Recorded(journal), at(700));
@@ -908,21 +879,7 @@ fn a_rollback_step_this_cockpit_is_running_through_the_api_shows_running() {
     type_text(&mut s, "odin", at(600));
     let effects = press(&mut s, "enter", at(600));
     // The journal gives the step back as running (as after any record).
-    let entries = warroom::journal::prepare(
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Record(d) => Some(d.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect(),
-        "alice",
-        at(600),
-    )
-    .iter()
-    .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
-    .collect();
+    let entries = journaled(&effects, "alice", at(600));
     update(&mut s, Msg::Recorded(entries), at(600));
     let screen = screen_text(&s, at(601));
     let row = screen

@@ -165,3 +165,19 @@ pub fn open_incident(state: &mut AppState, at: DateTime<Utc>) {
         at,
     );
 }
+
+/// The entries the journal would report durable for what `effects` record, written by `actor`.
+pub fn journaled(effects: &[Effect], actor: &str, at: DateTime<Utc>) -> Vec<warroom::domain::timeline::TimelineEntry> {
+    let drafts = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Record(d) => Some(d.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    warroom::journal::prepare(drafts, actor, at)
+        .iter()
+        .map(|p| p.entry(warroom::domain::timeline::Durability::Durable))
+        .collect()
+}
