@@ -112,19 +112,28 @@ pub fn current_mitigation(state: &AppState, at: DateTime<Utc>) -> Option<Mitigat
 
 /// The newest mitigation plan for `service` recorded no later than `at` in the audit log (every
 /// plan is audited, with or without an incident open); `None` when there is none or the log
-/// cannot be read. A plan later retracted in an incident's journal is not known here.
+/// cannot be read. A retracted plan (retractions are audited too) does not count.
 pub fn mitigation_from_audit(
     audit: &std::path::Path,
     service: &str,
     at: DateTime<Utc>,
 ) -> Option<crate::domain::slo::RecordedPlan> {
     let readable = crate::journal::file::read_all(audit).ok()?;
+    let retracted: std::collections::BTreeSet<&str> = readable
+        .records
+        .iter()
+        .filter(|r| matches!(r.body.event, crate::domain::timeline::Event::Retracted { .. }))
+        .filter_map(|r| r.body.supersedes.as_deref())
+        .collect();
     readable.records.iter().rev().find_map(|r| match &r.body.event {
         crate::domain::timeline::Event::MitigationPlan {
             plan,
             service: for_service,
             slos,
-        } if r.body.occurred_at <= at && (for_service.is_empty() || for_service == service) => {
+        } if r.body.occurred_at <= at
+            && (for_service.is_empty() || for_service == service)
+            && !retracted.contains(r.body.id.as_str()) =>
+        {
             Some(crate::domain::slo::RecordedPlan {
                 id: r.body.id.clone(),
                 by: r.body.actor.clone(),

@@ -265,6 +265,40 @@ le = "0.5"
     assert_eq!(code, 1, "availability still pages");
     let (earlier, _) = warroom_slo(&config, scratch.path(), at - Duration::minutes(20));
     assert!(earlier["mitigation"].is_null(), "the plan came later: {earlier:#}");
+    // Retracted (retractions are audited), it lifts nothing.
+    let plan_id = planned_id(&store);
+    let retraction = warroom::journal::file::Pending {
+        id: warroom::journal::new_id(at - Duration::minutes(2)),
+        incident: None,
+        occurred_at: at - Duration::minutes(2),
+        recorded_at: at - Duration::minutes(2),
+        actor: "bob".into(),
+        event: warroom::domain::timeline::Event::Retracted {
+            reason: "not the right plan".into(),
+        },
+        supersedes: Some(plan_id),
+    };
+    assert!(retraction.event.is_audited());
+    warroom::journal::file::append(
+        &store.audit(),
+        &[retraction],
+        &warroom::domain::redact::Redactor::new(warroom::domain::redact::RedactionRules::default()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (withdrawn, _) = warroom_slo(&config, scratch.path(), at);
+    assert!(withdrawn["mitigation"].is_null(), "{withdrawn:#}");
+    assert_eq!(withdrawn["release_frozen"], true);
+}
+
+/// The id of odin's mitigation plan in the audit log.
+fn planned_id(store: &warroom::journal::store::Store) -> String {
+    let readable = warroom::journal::file::read_all(&store.audit().file).unwrap_or_else(|e| panic!("{e}"));
+    readable
+        .records
+        .iter()
+        .find(|r| matches!(&r.body.event, warroom::domain::timeline::Event::MitigationPlan { service, .. } if service == "odin"))
+        .map(|r| r.body.id.clone())
+        .unwrap_or_else(|| panic!("no plan in the audit log"))
 }
 
 /// `warroom slo --json --at AT` with `config`: the parsed report and the exit code.

@@ -425,6 +425,8 @@ impl Event {
                     | Self::RollbackStarted { .. }
                     | Self::RollbackFinished { .. }
                     | Self::SmokeChecked { .. }
+                    // So the audit log's copy of an audited record can be seen withdrawn.
+                    | Self::Retracted { .. }
             )
     }
 
