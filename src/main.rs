@@ -61,9 +61,15 @@ fn redactor(loaded: &Loaded) -> Redactor {
     })
 }
 
-/// `incident …`, `note`, `timeline`, `verify`, `export`: one-shot commands on the journals.
+/// `incident …`, `note`, `timeline`, `verify`, `export`: one-shot commands on the journals. They
+/// read the configuration (redaction rules) but not the runbooks, so a broken runbook never stops
+/// a note from being recorded.
 fn journal_command(cli: &Cli, paths: &Paths) -> ExitCode {
-    let loaded = match load_config(cli, paths) {
+    let loaded = match warroom::config::load::load_without_runbooks(&LoadOptions {
+        paths,
+        theme: cli.theme.as_deref(),
+        env: &env,
+    }) {
         Ok(l) => l,
         Err(problems) => {
             report(&problems);

@@ -416,3 +416,20 @@ fn verify_expect_head_on_the_command_line() {
     let (code, _, err) = env.run(&["verify", "--expect-head", &head[..16]]);
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn a_broken_runbook_never_stops_a_note() {
+    let env = Env::new();
+    let runbooks = env.dir.path().join("runbooks");
+    std::fs::create_dir_all(&runbooks).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(runbooks.join("broken.md"), "---\nid: [unclosed\n---\n# Broken\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&env.config, "[runbooks]\ndirs = [\"runbooks\"]\n").unwrap_or_else(|e| panic!("{e}"));
+    // The cockpit's checks see the broken runbook...
+    let (code, _, err) = env.run(&["check", "--offline"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("broken.md"), "{err}");
+    // ...but the journal commands do not read runbooks: the incident is declared and noted.
+    let id = env.ok(&["incident", "declare", "--title", "Checkout 5xx", "--severity", "SEV2"]);
+    let note = env.ok(&["note", "--incident", id.trim(), "rolled back to 1.4.1"]);
+    assert_eq!(note.trim().len(), 26, "a ULID: {note}");
+}

@@ -101,16 +101,33 @@ pub const BUILTIN_RUNBOOKS: [(&str, &str); 6] = [
 ];
 
 pub fn load(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
-    load_inner(opts, true)
+    load_inner(opts, Runbooks::Required)
 }
 
 /// Like [`load`], except that runbooks which do not parse are left out instead of failing the
 /// load: for `warroom runbook`, which reports them itself (`lint`) or alongside (`list`).
 pub fn load_without_broken_runbooks(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
-    load_inner(opts, false)
+    load_inner(opts, Runbooks::SkipBroken)
 }
 
-fn load_inner(opts: &LoadOptions<'_>, runbook_problems_fail: bool) -> Result<Loaded, Vec<Problem>> {
+/// Like [`load`], without reading runbooks at all: for the journal commands (`warroom note`,
+/// `incident`, `timeline`, …), which never use them and must not be stopped, or slowed, by them.
+pub fn load_without_runbooks(opts: &LoadOptions<'_>) -> Result<Loaded, Vec<Problem>> {
+    load_inner(opts, Runbooks::NotRead)
+}
+
+/// What a load does with the runbooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runbooks {
+    /// Read; any that does not parse fails the load.
+    Required,
+    /// Read; those that do not parse are left out.
+    SkipBroken,
+    /// Not read.
+    NotRead,
+}
+
+fn load_inner(opts: &LoadOptions<'_>, runbooks_mode: Runbooks) -> Result<Loaded, Vec<Problem>> {
     let mut problems = Vec::new();
     let defaults: toml::Table = match toml::from_str(DEFAULT_CONFIG) {
         Ok(t) => t,
@@ -250,10 +267,16 @@ fn load_inner(opts: &LoadOptions<'_>, runbook_problems_fail: bool) -> Result<Loa
         }
     }
 
-    let (runbooks, runbook_problems) = load_runbooks(&config.runbooks.dirs, &base_dir);
-    if runbook_problems_fail {
-        problems.extend(runbook_problems);
-    }
+    let runbooks = match runbooks_mode {
+        Runbooks::NotRead => Vec::new(),
+        Runbooks::Required | Runbooks::SkipBroken => {
+            let (runbooks, runbook_problems) = load_runbooks(&config.runbooks.dirs, &base_dir);
+            if runbooks_mode == Runbooks::Required {
+                problems.extend(runbook_problems);
+            }
+            runbooks
+        }
+    };
 
     match theme {
         Some(theme) if problems.is_empty() => Ok(Loaded {
