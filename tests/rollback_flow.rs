@@ -968,8 +968,120 @@ fn the_zoomed_deploys_pane_details_the_selected_deploy_and_what_r_would_do() {
     let text = details.join("\n");
     assert!(text.contains("odin 1.4.2 · OK in production · argo/7"), "{screen}");
     assert!(text.contains("Synced · Degraded"), "{screen}");
-    assert!(text.contains("R rolls back to 1.4.1 through Argo CD"), "{screen}");
+    assert!(
+        text.contains(r#"R rolls back to 1.4.1 with: POST /api/v1/applications/odin/rollback {"id": 6}"#),
+        "{screen}"
+    );
     // The failed deploy has nothing earlier to return to.
     press(&mut s, "G", at(600));
-    assert!(screen_text(&s, at(600)).contains("no earlier successful deploy to return to"));
+    assert!(screen_text(&s, at(600)).contains("no earlier successful deploy of odin to return to"));
+    // What R would refuse, the box says: an Argo CD sync operation is no history entry.
+    s.deploys.deploys.retain(|d| d.id != "argo/6");
+    s.deploys
+        .merge(vec![deploy("argo/op-1", "1.4.1", 3, DeployStatus::Succeeded)]);
+    press(&mut s, "g", at(600));
+    assert!(screen_text(&s, at(600)).contains("not an Argo CD history entry"));
+    // And read-only sessions have none.
+    s.read_only = true;
+    assert!(screen_text(&s, at(600)).contains("none in a read-only session"));
+}
+
+#[test]
+fn an_older_deploy_finishing_never_takes_over_a_newer_deploys_canary_watch() {
+    let mut s = empty_state((120, 40));
+    s.deploys.canary.insert("argo".into(), Duration::minutes(30));
+    let mut older = deploy("argo/1", "1.5.0", 10, DeployStatus::InProgress);
+    older.finished_at = None;
+    let mut newer = deploy("argo/2", "1.5.1", 12, DeployStatus::InProgress);
+    newer.finished_at = None;
+    // Listed newest first, as sources do: the newer deploy is watched.
+    poll_argo(&mut s, 13 * 60, vec![newer.clone(), older.clone()]);
+    assert_eq!(
+        s.canary.as_ref().and_then(|c| c.deploy.clone()).as_deref(),
+        Some("odin 1.5.1")
+    );
+    // The older one finishing changes nothing.
+    older.status = DeployStatus::Succeeded;
+    let polled = poll_argo(&mut s, 14 * 60, vec![newer, older]);
+    assert!(
+        !events_of(&polled).iter().any(|e| e.kind().starts_with("canary.")),
+        "{polled:?}"
+    );
+    assert_eq!(
+        s.canary.as_ref().and_then(|c| c.deploy.clone()).as_deref(),
+        Some("odin 1.5.1")
+    );
+}
+
+#[test]
+fn the_rollback_step_rolls_back_a_retried_release_but_not_a_return_to_an_earlier_one() {
+    // 1.4.2 failed, was retried and went out: the retry is an ordinary deploy to roll back.
+    let mut s = deploys_state(argo());
+    s.deploys.merge(vec![
+        deploy("argo/4", "1.4.2", 1, DeployStatus::Failed),
+        deploy("argo/8", "1.4.2", 8, DeployStatus::Succeeded),
+    ]);
+    s.deploys.deploys.retain(|d| d.id != "argo/7");
+    press(&mut s, ":", at(900));
+    type_text(&mut s, "runbook rollback", at(900));
+    press(&mut s, "enter g j j x", at(900));
+    assert!(matches!(s.modal, Some(Modal::ConfirmStep(_))), "{:?}", s.notice);
+    // 1.4.1, then 1.4.2, then 1.4.1 again: the newest returns to an earlier version.
+    let mut s = deploys_state(argo());
+    s.deploys
+        .merge(vec![deploy("argo/9", "1.4.1", 9, DeployStatus::Succeeded)]);
+    press(&mut s, ":", at(900));
+    type_text(&mut s, "runbook rollback", at(900));
+    refused(&mut s, "enter g j j x", at(900), "already a rollback");
+}
+
+#[test]
+fn a_timeline_entry_is_retracted_with_a_reason_and_a_retracted_plan_answers_nothing() {
+    let mut s = empty_state((120, 40));
+    open_incident(&mut s, at(0));
+    // A mitigation plan for odin, and one for another service that must not replace it.
+    let plan = press(&mut s, ":", at(10));
+    assert!(plan.is_empty());
+    type_text(&mut s, "mitigation revert 1.4.2", at(10));
+    let recorded = press(&mut s, "enter", at(10));
+    update(&mut s, Msg::Recorded(journaled(&recorded, "alice", at(10))), at(10));
+    let search = vec![warroom::app::effect::EventDraft {
+        occurred_at: at(20),
+        actor: Some("bob".into()),
+        event: Event::MitigationPlan {
+            plan: "shed load".into(),
+            service: "search".into(),
+            slos: vec![],
+        },
+        supersedes: None,
+    }];
+    update(
+        &mut s,
+        Msg::Recorded(journaled(&[Effect::Record(search)], "bob", at(20))),
+        at(20),
+    );
+    assert_eq!(
+        s.slos.mitigation.as_ref().map(|p| p.plan.as_str()),
+        Some("revert 1.4.2")
+    );
+    // Retract odin's plan from the Timeline pane.
+    press(&mut s, "7", at(30));
+    let plan_row = s
+        .timeline
+        .visible_rows()
+        .iter()
+        .position(|&i| s.timeline.entries[i].event.kind() == "slo.mitigation_plan")
+        .unwrap_or_else(|| panic!("no plan row"));
+    s.timeline.list.cursor.selected = plan_row;
+    press(&mut s, ":", at(30));
+    type_text(&mut s, "retract wrong service", at(30));
+    let retraction = press(&mut s, "enter", at(30));
+    let recorded = events_of(&retraction);
+    assert!(
+        matches!(&recorded[..], [Event::Retracted { reason }] if reason == "wrong service"),
+        "{recorded:?}"
+    );
+    assert!(recorded[0].is_audited());
+    update(&mut s, Msg::Recorded(journaled(&retraction, "alice", at(30))), at(30));
+    assert!(s.slos.mitigation.is_none(), "{:?}", s.slos.mitigation);
 }

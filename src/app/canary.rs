@@ -66,10 +66,13 @@ pub fn start_for_deploy(
     let label = format!("{} {}", deploy.service, deploy.version);
     let mut effects = Vec::new();
     if let Some(c) = &state.canary {
-        if c.deploy.as_deref() == Some(label.as_str()) {
+        // Only a newer deploy than the one watched (or than a watch's start) gets a watch: an
+        // older deploy finishing later must not take it over.
+        if c.deploy.as_deref() == Some(label.as_str()) || deploy.started_at <= c.started_at {
             return Vec::new();
         }
-        if c.verdict.is_none() {
+        let active = c.verdict.is_none() || c.verdict.as_deref() == Some("held");
+        if active {
             match &c.deploy {
                 // A watch started by hand is the responder's: it goes on.
                 None => return Vec::new(),

@@ -37,6 +37,8 @@ pub enum Command {
     PromoteOverride(String),
     /// Record the mitigation plan the error-budget policy asks for.
     Mitigation(String),
+    /// Withdraw the selected timeline entry, with the reason (it stays, struck through).
+    Retract(String),
     /// Set a value of the shown runbook's input (kept for this session).
     Input {
         name: String,
@@ -129,6 +131,10 @@ pub const ARG_COMMANDS: &[(&str, &str)] = &[
     (
         "mitigation",
         "mitigation <plan>: record the mitigation plan an exhausted error budget requires",
+    ),
+    (
+        "retract",
+        "retract <reason>: withdraw the selected timeline entry (it stays, struck through)",
     ),
     (
         "watch",
@@ -257,6 +263,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "mitigation" => {
             needs_arg("the plan, e.g. mitigation revert 1.4.2, add canary gate on 5xx")?;
             Ok(Command::Mitigation(rest.to_string()))
+        }
+        "retract" => {
+            needs_arg("the reason, e.g. retract wrong incident")?;
+            Ok(Command::Retract(rest.to_string()))
         }
         "input" => {
             needs_arg("an input name and a value")?;

@@ -116,11 +116,25 @@ pub fn start_for_step(state: &mut AppState, runbook: &Runbook, step: &Step, now:
     };
     // Newest is a rollback already (or returns to a version deployed before, which is one in
     // effect): rolling it "back" would bring the bad release again. A person picks in Deploys.
-    let returns_to_earlier = state.deploys.deploys.iter().any(|d| {
-        d.id != deploy.id
-            && rollback::entry_of(d) == rollback::entry_of(&deploy)
-            && d.version == deploy.version
-            && d.started_at < deploy.started_at
+    // A-B-A: an earlier good deploy at this version, then a good one at another version.
+    let good_before: Vec<&Deploy> = state
+        .deploys
+        .deploys
+        .iter()
+        .filter(|d| {
+            d.id != deploy.id
+                && rollback::entry_of(d) == rollback::entry_of(&deploy)
+                && d.environment == deploy.environment
+                && d.kind != DeployKind::Migration
+                && d.status == DeployStatus::Succeeded
+                && d.started_at < deploy.started_at
+        })
+        .collect();
+    let returns_to_earlier = good_before.iter().any(|a| {
+        a.version == deploy.version
+            && good_before
+                .iter()
+                .any(|b| b.version != deploy.version && b.started_at > a.started_at)
     });
     if deploy.kind == DeployKind::Rollback || returns_to_earlier {
         state.notify(
@@ -134,6 +148,37 @@ pub fn start_for_step(state: &mut AppState, runbook: &Runbook, step: &Step, now:
         return Vec::new();
     }
     confirm_rollback_of(state, deploy, Some((runbook.id.clone(), step.id.clone())), now)
+}
+
+/// The rollback `R` would send for `deploy`, or why there is none: not a deploy (a rollback or a
+/// migration), no rollback configured for its entry, no earlier successful deploy to return to,
+/// or one its source cannot return to. Pure: the Deploys detail box shows it too.
+pub fn preview(state: &AppState, deploy: &Deploy) -> Result<RollbackPlan, String> {
+    match deploy.kind {
+        DeployKind::Deploy => {}
+        DeployKind::Rollback => {
+            return Err(format!(
+                "{} is a rollback: select the deploy to roll back",
+                deploy.version
+            ));
+        }
+        DeployKind::Migration => {
+            return Err(format!(
+                "{} is a migration: select the deploy to roll back",
+                deploy.version
+            ));
+        }
+    }
+    let entry = rollback::entry_of(deploy);
+    let via =
+        state.deploys.rollback.get(entry).ok_or_else(|| {
+            format!("no rollback configured for {entry}: set rollback = [..] in its [[deploys]] entry")
+        })?;
+    let previous = state
+        .deploys
+        .previous_of(deploy)
+        .ok_or_else(|| format!("no earlier successful deploy of {} to return to", deploy.service))?;
+    rollback::plan(via, deploy, previous, shell_quote).map_err(|e| e.to_string())
 }
 
 /// Plans the rollback of `deploy` to the deploy before it and opens the confirmation. `step` is
@@ -154,40 +199,10 @@ fn confirm_rollback_of(
         state.notify(NoticeLevel::Warn, text, now);
         return Vec::new();
     }
-    if deploy.kind != DeployKind::Deploy {
-        let what = if deploy.kind == DeployKind::Rollback {
-            "a rollback"
-        } else {
-            "a migration"
-        };
-        state.notify(
-            NoticeLevel::Warn,
-            format!("{} is {what}: select the deploy to roll back", deploy.version),
-            now,
-        );
-        return Vec::new();
-    }
-    let entry = rollback::entry_of(&deploy).to_string();
-    let Some(via) = state.deploys.rollback.get(&entry).cloned() else {
-        state.notify(
-            NoticeLevel::Warn,
-            format!("no rollback configured for {entry}: set rollback = [..] in its [[deploys]] entry"),
-            now,
-        );
-        return Vec::new();
-    };
-    let Some(previous) = state.deploys.previous_of(&deploy).cloned() else {
-        state.notify(
-            NoticeLevel::Warn,
-            format!("no earlier successful deploy of {} to return to", deploy.service),
-            now,
-        );
-        return Vec::new();
-    };
-    let plan = match rollback::plan(&via, &deploy, &previous, shell_quote) {
+    let plan = match preview(state, &deploy) {
         Ok(plan) => plan,
-        Err(e) => {
-            state.notify(NoticeLevel::Warn, e.to_string(), now);
+        Err(why) => {
+            state.notify(NoticeLevel::Warn, why, now);
             return Vec::new();
         }
     };
@@ -363,7 +378,13 @@ fn finish(
             service: plan.service.clone(),
             to_version: plan.to_version.clone(),
         });
-    } else if ok {
+    } else if ok
+        && state
+            .deploys
+            .unknown_outcome
+            .as_ref()
+            .is_some_and(|u| u.entry == plan.entry)
+    {
         state.deploys.unknown_outcome = None;
     }
     let text = match (ok, uncertain) {

@@ -673,6 +673,7 @@ fn run_command(state: &mut AppState, command: Command, now: DateTime<Utc>) -> Ve
             Some(()) => record(vec![human(now, Event::StatusChanged { status })]),
             None => Vec::new(),
         },
+        Command::Retract(reason) => retract_selected(state, reason, now),
         Command::Mitigation(plan) => {
             let slos = state
                 .slos
@@ -842,6 +843,39 @@ fn pin_log_line(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
     };
     state.notify(NoticeLevel::Info, "line pinned to the timeline", now);
     record(vec![human(now, event)])
+}
+
+/// `:retract <reason>`: withdraws the selected timeline entry of the open incident. It stays in
+/// the journal, struck through, and the retraction is audited like what it withdraws.
+fn retract_selected(state: &mut AppState, reason: String, now: DateTime<Utc>) -> Vec<Effect> {
+    if state.focus != PaneId::Timeline || !state.incident_open() {
+        state.notify(
+            NoticeLevel::Info,
+            "select an entry of the open incident in the Timeline pane (7) to retract it",
+            now,
+        );
+        return Vec::new();
+    }
+    let rows = state.timeline.visible_rows();
+    let Some(entry) = rows
+        .get(state.timeline.list.cursor.selected)
+        .and_then(|&i| state.timeline.entries.get(i))
+    else {
+        return Vec::new();
+    };
+    if entry.durability == Durability::MemoryOnly {
+        state.notify(
+            NoticeLevel::Warn,
+            "this entry is not in the incident's journal (it came before the incident)",
+            now,
+        );
+        return Vec::new();
+    }
+    let mut draft = human(now, Event::Retracted { reason });
+    draft.supersedes = Some(entry.id.clone());
+    let what = crate::domain::sanitize::one_line(&entry.event.summary());
+    state.notify(NoticeLevel::Info, format!("retracted: {what}"), now);
+    record(vec![draft])
 }
 
 fn toggle_pin(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
@@ -1194,19 +1228,38 @@ fn slo_event(report: &slo::SloReport, state: &str) -> Event {
     }
 }
 
+/// The newest mitigation plan for `service` in the timeline that no entry retracts (a plan that
+/// names no service counts for every one).
+fn latest_plan(entries: &[TimelineEntry], service: &str) -> Option<crate::domain::slo::RecordedPlan> {
+    let retracted: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .filter(|e| matches!(e.event, Event::Retracted { .. }))
+        .filter_map(|e| e.supersedes.as_deref())
+        .collect();
+    entries
+        .iter()
+        .filter(|e| !retracted.contains(e.id.as_str()))
+        .filter_map(|e| match &e.event {
+            Event::MitigationPlan {
+                plan,
+                service: for_service,
+                slos,
+            } if for_service.is_empty() || for_service == service => Some(crate::domain::slo::RecordedPlan {
+                id: e.id.clone(),
+                by: e.actor.clone(),
+                at: e.occurred_at,
+                plan: plan.clone(),
+                service: for_service.clone(),
+                slos: slos.clone(),
+            }),
+            _ => None,
+        })
+        .max_by_key(|p| p.at)
+}
+
 fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
     for e in &entries {
         match &e.event {
-            Event::MitigationPlan { plan, service, slos } => {
-                state.slos.mitigation = Some(crate::domain::slo::RecordedPlan {
-                    id: e.id.clone(),
-                    by: e.actor.clone(),
-                    at: e.occurred_at,
-                    plan: plan.clone(),
-                    service: service.clone(),
-                    slos: slos.clone(),
-                });
-            }
             // An input a teammate (or this cockpit before a restart) set; secrets are not recorded.
             Event::InputSet {
                 runbook,
@@ -1236,27 +1289,35 @@ fn on_recorded(state: &mut AppState, entries: Vec<TimelineEntry>) {
                 ok,
                 uncertain,
                 ..
-            } if !entry.is_empty() => {
+            } if state.deploys.rollback.contains_key(entry) => {
+                // Only rollbacks of the deploy sources this cockpit has; a success clears only
+                // the unknown outcome of the same entry.
                 if *uncertain {
                     state.deploys.unknown_outcome = Some(super::panes::deploys::UnknownOutcome {
                         entry: entry.clone(),
                         service: service.clone(),
                         to_version: to.clone(),
                     });
-                } else if *ok {
+                } else if *ok
+                    && state
+                        .deploys
+                        .unknown_outcome
+                        .as_ref()
+                        .is_some_and(|u| &u.entry == entry)
+                {
                     state.deploys.unknown_outcome = None;
                 }
-            }
-            // A retracted plan answers nothing.
-            Event::Retracted { .. }
-                if e.supersedes.is_some() && state.slos.mitigation.as_ref().map(|p| &p.id) == e.supersedes.as_ref() =>
-            {
-                state.slos.mitigation = None;
             }
             _ => {}
         }
     }
+    let plans_changed = entries
+        .iter()
+        .any(|e| matches!(e.event, Event::MitigationPlan { .. } | Event::Retracted { .. }));
     state.timeline.insert(entries);
+    if plans_changed {
+        state.slos.mitigation = latest_plan(&state.timeline.entries, &state.service);
+    }
     state.incident = Incident::from_entries(&state.timeline.entries);
     if state.runbook.active.is_none()
         && let Some((id, _)) = state.incident.as_ref().and_then(|i| i.runbooks.first())

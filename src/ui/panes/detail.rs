@@ -119,22 +119,36 @@ pub fn deploy(
     if !d.note.is_empty() {
         field(state, "note", &d.note, width, &mut out);
     }
-    let entry = crate::domain::rollback::entry_of(d);
-    let rollback = match (d.kind, state.deploys.rollback.get(entry), state.deploys.previous_of(d)) {
-        (DeployKind::Deploy, Some(via), Some(previous)) => {
-            let how = match via {
-                crate::domain::rollback::RollbackVia::Command(_) => "the configured command",
-                crate::domain::rollback::RollbackVia::ArgoCd { .. } => "Argo CD",
-                crate::domain::rollback::RollbackVia::Github { .. } => "a GitHub deployment",
-            };
-            format!(
-                "R rolls back to {} through {how} (the call is shown first)",
-                previous.version
-            )
+    // Exactly what R would do, or why it would not.
+    let rollback = if state.read_only {
+        "none in a read-only session".to_string()
+    } else if let Some(f) = &state.deploys.in_flight {
+        format!(
+            "a rollback of {} to {} is running: wait for its answer",
+            f.plan.service, f.plan.to_version
+        )
+    } else {
+        match crate::app::rollback::preview(state, d) {
+            Ok(plan) => {
+                let caution = state
+                    .deploys
+                    .unknown_outcome
+                    .as_ref()
+                    .map(|u| {
+                        format!(
+                            " ⚠ the last rollback of {} to {} has an UNKNOWN outcome",
+                            u.service, u.to_version
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "R rolls back to {} with: {}{caution}",
+                    plan.to_version,
+                    plan.method.call()
+                )
+            }
+            Err(why) => why,
         }
-        (DeployKind::Deploy, Some(_), None) => "no earlier successful deploy to return to".to_string(),
-        (DeployKind::Deploy, None, _) => format!("none configured for {entry}"),
-        _ => "not rolled back itself: select the deploy to roll back".to_string(),
     };
     field(state, "rollback", &rollback, width, &mut out);
     out
