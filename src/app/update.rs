@@ -845,6 +845,24 @@ fn pin_log_line(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
     record(vec![human(now, event)])
 }
 
+/// The selected Timeline entry, if it is in the incident's journal (else says why not).
+fn selected_journaled_entry(state: &mut AppState, now: DateTime<Utc>) -> Option<TimelineEntry> {
+    let rows = state.timeline.visible_rows();
+    let entry = rows
+        .get(state.timeline.list.cursor.selected)
+        .and_then(|&i| state.timeline.entries.get(i))?
+        .clone();
+    if entry.durability == Durability::MemoryOnly {
+        state.notify(
+            NoticeLevel::Warn,
+            "this entry is not in the incident's journal (it came before the incident)",
+            now,
+        );
+        return None;
+    }
+    Some(entry)
+}
+
 /// `:retract <reason>`: withdraws the selected timeline entry of the open incident. It stays in
 /// the journal, struck through, and the retraction is audited like what it withdraws.
 fn retract_selected(state: &mut AppState, reason: String, now: DateTime<Utc>) -> Vec<Effect> {
@@ -856,21 +874,9 @@ fn retract_selected(state: &mut AppState, reason: String, now: DateTime<Utc>) ->
         );
         return Vec::new();
     }
-    let rows = state.timeline.visible_rows();
-    let Some(entry) = rows
-        .get(state.timeline.list.cursor.selected)
-        .and_then(|&i| state.timeline.entries.get(i))
-    else {
+    let Some(entry) = selected_journaled_entry(state, now) else {
         return Vec::new();
     };
-    if entry.durability == Durability::MemoryOnly {
-        state.notify(
-            NoticeLevel::Warn,
-            "this entry is not in the incident's journal (it came before the incident)",
-            now,
-        );
-        return Vec::new();
-    }
     let mut draft = human(now, Event::Retracted { reason });
     draft.supersedes = Some(entry.id.clone());
     let what = crate::domain::sanitize::one_line(&entry.event.summary());
@@ -885,27 +891,16 @@ fn toggle_pin(state: &mut AppState, now: DateTime<Utc>) -> Vec<Effect> {
     if state.focus != PaneId::Timeline {
         return Vec::new();
     }
-    let Some(incident) = state.incident.as_ref() else {
+    if state.incident.is_none() {
         state.notify(NoticeLevel::Warn, "pins belong to an incident: declare one first", now);
         return Vec::new();
-    };
-    let rows = state.timeline.visible_rows();
-    let Some(entry) = rows
-        .get(state.timeline.list.cursor.selected)
-        .and_then(|&i| state.timeline.entries.get(i))
-    else {
-        return Vec::new();
-    };
-    if entry.durability == Durability::MemoryOnly {
-        state.notify(
-            NoticeLevel::Warn,
-            "this entry is not in the incident's journal (it came before the incident)",
-            now,
-        );
-        return Vec::new();
     }
+    let Some(entry) = selected_journaled_entry(state, now) else {
+        return Vec::new();
+    };
     let target = entry.id.clone();
-    let event = if incident.is_pinned(&target) {
+    let was_pinned = state.incident.as_ref().is_some_and(|i| i.is_pinned(&target));
+    let event = if was_pinned {
         Event::Unpinned { target }
     } else {
         Event::Pinned { target }
