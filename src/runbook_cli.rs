@@ -122,16 +122,8 @@ fn sources_from_paths(paths: &[PathBuf]) -> (Vec<RunbookSource>, Vec<Problem>) {
     };
     for path in paths {
         let files = if path.is_dir() {
-            match std::fs::read_dir(path) {
-                Ok(entries) => {
-                    let mut files: Vec<PathBuf> = entries
-                        .filter_map(Result::ok)
-                        .map(|e| e.path())
-                        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-                        .collect();
-                    files.sort();
-                    files
-                }
+            match crate::config::load::files_with_extension(path, "md") {
+                Ok(files) => files,
                 Err(e) => {
                     problems.push(unreadable(path, e));
                     continue;

@@ -78,6 +78,16 @@ fn argocd(server: &Replay) -> ArgoCdSource {
     ArgoCdSource::new("argo", server.endpoint("argo"), "checkout", "production")
 }
 
+/// The Argo CD source's deploys when the application is the fixture `name`, and the server.
+async fn argocd_answering(name: &str) -> (Replay, Vec<Deploy>) {
+    let server = Replay::start(vec![("/api/v1/applications/checkout", 200, fixture(name))]).await;
+    let deploys = DeploySource::ArgoCd(argocd(&server))
+        .fetch()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (server, deploys)
+}
+
 /// The fields a person reads in the pane, in order.
 fn rows(deploys: &[Deploy]) -> Vec<(String, String, String, DeployKind, DeployStatus)> {
     deploys
@@ -213,16 +223,7 @@ async fn github_error_bodies_become_the_source_error() {
 
 #[tokio::test]
 async fn argocd_history_is_newest_first_and_the_current_one_shows_the_health() {
-    let server = Replay::start(vec![(
-        "/api/v1/applications/checkout",
-        200,
-        fixture("argocd_application.json"),
-    )])
-    .await;
-    let deploys = DeploySource::ArgoCd(argocd(&server))
-        .fetch()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (server, deploys) = argocd_answering("argocd_application.json").await;
     use DeployKind::Deploy as D;
     use DeployStatus::{Failed, Succeeded};
     let s = |x: &str| x.to_string();
@@ -262,16 +263,7 @@ async fn argocd_history_is_newest_first_and_the_current_one_shows_the_health() {
 
 #[tokio::test]
 async fn argocd_running_sync_comes_first_in_progress() {
-    let server = Replay::start(vec![(
-        "/api/v1/applications/checkout",
-        200,
-        fixture("argocd_syncing.json"),
-    )])
-    .await;
-    let deploys = DeploySource::ArgoCd(argocd(&server))
-        .fetch()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_server, deploys) = argocd_answering("argocd_syncing.json").await;
     let s = |x: &str| x.to_string();
     assert_eq!(
         rows(&deploys),

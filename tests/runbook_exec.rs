@@ -64,17 +64,7 @@ async fn collect(rx: &mut mpsc::Receiver<Msg>, run: u64) -> Seen {
     let mut seen = Seen {
         lines: Vec::new(),
         batches: Vec::new(),
-        result: StepResult {
-            exit_code: None,
-            signal: None,
-            timed_out: false,
-            duration: Duration::ZERO,
-            output_bytes: 0,
-            truncated: false,
-            digest: String::new(),
-            saved_to: None,
-            error: Some("never finished".into()),
-        },
+        result: StepResult::not_started("never finished"),
         debug: String::new(),
     };
     loop {

@@ -80,6 +80,21 @@ pub struct StepResult {
 }
 
 impl StepResult {
+    /// A command that never ran, and why.
+    pub fn not_started(why: impl Into<String>) -> Self {
+        Self {
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+            duration: std::time::Duration::ZERO,
+            output_bytes: 0,
+            truncated: false,
+            digest: String::new(),
+            saved_to: None,
+            error: Some(why.into()),
+        }
+    }
+
     pub fn succeeded(&self) -> bool {
         self.exit_code == Some(0) && !self.timed_out && self.error.is_none()
     }

@@ -340,17 +340,7 @@ impl<B: Backend> Runtime<B> {
                     Effect::RunStep(run) => {
                         let id = run.run;
                         if let Some(why) = self.to_runner(RunnerRequest::Run(run)) {
-                            let result = crate::app::msg::StepResult {
-                                exit_code: None,
-                                signal: None,
-                                timed_out: false,
-                                duration: std::time::Duration::ZERO,
-                                output_bytes: 0,
-                                truncated: false,
-                                digest: String::new(),
-                                saved_to: None,
-                                error: Some(why),
-                            };
+                            let result = crate::app::msg::StepResult::not_started(why);
                             next.extend(update(&mut self.state, Msg::StepFinished { run: id, result }, now));
                         }
                     }

@@ -897,15 +897,9 @@ pub fn validate(c: &Config, base: &Path, env: &dyn Fn(&str) -> Option<String>) -
 pub fn load_themes(dir: &Path) -> (Vec<Theme>, Vec<Problem>) {
     let mut themes: Vec<Theme> = BUILTIN.iter().filter_map(|(name, _)| Theme::builtin(name)).collect();
     let mut problems = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(files) = files_with_extension(dir, "toml") else {
         return (themes, problems);
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
     for path in files {
         let name = path
             .file_stem()
@@ -963,15 +957,9 @@ pub fn runbook_sources(dirs: &[PathBuf], base: &Path) -> (Vec<RunbookSource>, Ve
         .collect();
     let mut problems = Vec::new();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(base.join(dir)) else {
+        let Ok(files) = files_with_extension(&base.join(dir), "md") else {
             continue;
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "md"))
-            .collect();
-        files.sort();
         for path in files {
             let name = path.display().to_string();
             match std::fs::read_to_string(&path) {
@@ -1012,6 +1000,17 @@ pub fn parse_runbooks(sources: &[RunbookSource]) -> (Vec<Runbook>, Vec<Problem>)
         }
     }
     (runbooks, problems)
+}
+
+/// The files in `dir` whose name ends in `.{extension}`, sorted by path.
+pub fn files_with_extension(dir: &Path, extension: &str) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// The shipped runbooks plus `*.md` files in the configured directories.

@@ -88,6 +88,27 @@ pub struct HttpSource {
     pub timeout: Option<DurationText>,
 }
 
+impl HttpSource {
+    /// The HTTP side of a source configured in its own table (Loki, GitHub, Argo CD): its URL,
+    /// credentials and CA file, with the default interval and timeout.
+    pub fn api(
+        name: &str,
+        url: Option<String>,
+        token: Option<Secret>,
+        token_file: Option<PathBuf>,
+        ca_file: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            name: Some(name.to_string()),
+            url,
+            token,
+            token_file,
+            ca_file,
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct SignalConfig {

@@ -80,6 +80,14 @@ pub fn is_inert_line(input: &str) -> bool {
     input[first..].chars().all(|ch| scan.keeps(ch))
 }
 
+/// `text` cut to at most `max` characters, with "…" when something was cut.
+pub fn clip(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
+}
+
 /// Sanitises and also flattens newlines (CR and LF become spaces), for one-line fields (labels,
 /// summaries, titles).
 pub fn one_line(input: &str) -> String {

@@ -325,10 +325,7 @@ pub fn body_snippet(body: &[u8]) -> String {
         _ => text.lines().next().unwrap_or("").to_string(),
     };
     let line = one_line(message.trim());
-    match line.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line,
-    }
+    crate::domain::sanitize::clip(line, 200)
 }
 
 #[cfg(test)]

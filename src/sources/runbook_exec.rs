@@ -262,7 +262,7 @@ impl Runner {
         let started = Instant::now();
         let (mut group, reader) = match self.spawn(step) {
             Ok(spawned) => spawned,
-            Err(e) => return Some(not_started(e.to_string())),
+            Err(e) => return Some(StepResult::not_started(e.to_string())),
         };
         let mut pipe = Some(reader);
         let mut buf = vec![0u8; CHUNK];
@@ -425,20 +425,6 @@ fn reraise(joined: Result<(), tokio::task::JoinError>) {
         && e.is_panic()
     {
         std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-fn not_started(why: String) -> StepResult {
-    StepResult {
-        exit_code: None,
-        signal: None,
-        timed_out: false,
-        duration: Duration::ZERO,
-        output_bytes: 0,
-        truncated: false,
-        digest: String::new(),
-        saved_to: None,
-        error: Some(why),
     }
 }
 

@@ -13,6 +13,16 @@ use crate::app::palette::ARG_COMMANDS;
 use crate::app::state::{AppState, Prompt};
 use crate::domain::timefmt::short_duration;
 
+/// The frame of an input overlay (palette, note editor, skip reason): rounded, focused, titled.
+pub(crate) fn prompt_block(theme: &super::theme::Theme, title: impl Into<String>) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.style(Slot::BorderFocus))
+        .title(Span::styled(title.into(), theme.style(Slot::TitleFocus)))
+        .style(theme.style(Slot::Text))
+}
+
 /// A `width` x `height` box in the middle of `area` (cut to fit).
 pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))])
@@ -40,15 +50,7 @@ pub fn render_palette(frame: &mut Frame<'_>, area: Rect, state: &AppState, promp
     let width = area.width.saturating_sub(4).min(80);
     let popup = centered(area, width, shown + 3);
     frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(theme.style(Slot::BorderFocus))
-        .title(Span::styled(
-            " : command — Tab completes, Enter runs, Esc closes ",
-            theme.style(Slot::TitleFocus),
-        ))
-        .style(theme.style(Slot::Text));
+    let block = prompt_block(theme, " : command — Tab completes, Enter runs, Esc closes ");
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let [input_area, list_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
@@ -86,15 +88,7 @@ pub fn render_note(frame: &mut Frame<'_>, area: Rect, state: &AppState, editor: 
     let height = (area.height / 2).max(6).min(area.height);
     let popup = centered(area, width, height);
     frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(theme.style(Slot::BorderFocus))
-        .title(Span::styled(
-            " ✎ note for the incident timeline — Ctrl-S saves, Esc discards ",
-            theme.style(Slot::TitleFocus),
-        ))
-        .style(theme.style(Slot::Text));
+    let block = prompt_block(theme, " ✎ note for the incident timeline — Ctrl-S saves, Esc discards ");
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let mut textarea = editor.input.clone();

@@ -126,15 +126,7 @@ pub fn render_skip(frame: &mut Frame<'_>, area: Rect, state: &AppState, s: &Skip
     let theme = &state.theme;
     let popup = centered(area, area.width.saturating_sub(4).min(80), 5);
     frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(theme.style(Slot::BorderFocus))
-        .title(Span::styled(
-            format!(" skip {} — why? Enter records · Esc cancels ", s.step),
-            theme.style(Slot::TitleFocus),
-        ))
-        .style(theme.style(Slot::Text));
+    let block = super::modal::prompt_block(theme, format!(" skip {} — why? Enter records · Esc cancels ", s.step));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let mut input = s.prompt.input.clone();

@@ -152,15 +152,13 @@ impl ArgoCdSource {
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ClientError> {
-        let http = HttpSource {
-            name: Some(name.to_string()),
-            url: config.url.clone(),
-            token: config.token.clone(),
-            token_file: config.token_file.clone(),
-            ca_file: config.ca_file.clone(),
-            interval: None,
-            timeout: None,
-        };
+        let http = HttpSource::api(
+            name,
+            config.url.clone(),
+            config.token.clone(),
+            config.token_file.clone(),
+            config.ca_file.clone(),
+        );
         let endpoint = Endpoint::from_config(name, &http, base_dir, env)?;
         let mut source = Self::new(name, endpoint, config.app.as_deref().unwrap_or_default(), environment);
         source.app_namespace = config.app_namespace.clone();

@@ -289,10 +289,7 @@ async fn read_tail<R: tokio::io::AsyncRead + Unpin>(mut reader: R, keep: usize) 
 fn last_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let line = one_line(text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim());
-    match line.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line,
-    }
+    crate::domain::sanitize::clip(line, 200)
 }
 
 #[cfg(test)]

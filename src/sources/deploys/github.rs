@@ -83,15 +83,13 @@ impl GithubSource {
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ClientError> {
-        let http = HttpSource {
-            name: Some(name.to_string()),
-            url: Some(config.api_url.clone().unwrap_or_else(|| DEFAULT_API.to_string())),
-            token: config.token.clone(),
-            token_file: config.token_file.clone(),
-            ca_file: None,
-            interval: None,
-            timeout: None,
-        };
+        let http = HttpSource::api(
+            name,
+            Some(config.api_url.clone().unwrap_or_else(|| DEFAULT_API.to_string())),
+            config.token.clone(),
+            config.token_file.clone(),
+            None,
+        );
         let endpoint = Endpoint::from_config(name, &http, base_dir, env)?;
         let repo = config.repo.clone().unwrap_or_default();
         Ok(Self::new(name, endpoint, &repo, config.environment.clone()))
